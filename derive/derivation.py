@@ -1,0 +1,249 @@
+"""Backpropagation by the full chain rule, with a fresh index for every intermediate quantity.
+
+For a quantity X the engine writes
+
+    dE/dX_a = sum over consumers U of X:  sum_b dE/dU_b * dU_b/dX_a
+
+takes every local derivative dU_b/dX_a with SymPy's ``diff`` on U's defining equation,
+and simplifies each result with the rule catalogue.  Each derived equation is a Block
+(a left-hand side and its steps); blocks are derived once and referred to afterwards.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sympy as sp
+
+from . import rules as R
+from .notation import (Layer, Network, Partial, bound_indices, free_indices, make_index,
+                       rename_bound, summation)
+
+INDEX_NAMES = tuple("klijabcdefghuv") + tuple(f"i{k}" for k in range(1, 50))
+
+
+@dataclass
+class Block:
+    """One derived equation: ``lhs = steps[0].expr = steps[1].expr = ...``."""
+
+    key: tuple
+    lhs: sp.Expr
+    steps: list[R.Step]
+    kind: str                      # "local" (one layer's derivative) or "chain"
+    layer: Layer | None = None     # for local blocks, the layer differentiated
+    depends: list[tuple] = field(default_factory=list)
+
+    @property
+    def result(self) -> sp.Expr:
+        return self.steps[-1].expr
+
+    @property
+    def indices(self) -> tuple[sp.Idx, ...]:
+        return tuple(self.lhs.denominator.indices) if isinstance(self.lhs.denominator, sp.Indexed) else ()
+
+
+@dataclass
+class Gradient:
+    """dE/dX for one quantity X: the blocks that derive it, in order, and the final result."""
+
+    wrt: str
+    block: Block
+    blocks: list[Block]
+    assumptions: list[str]
+
+    @property
+    def result(self) -> sp.Expr:
+        return self.block.result
+
+    @property
+    def indices(self) -> tuple[sp.Idx, ...]:
+        return self.block.indices
+
+    @property
+    def steps(self) -> list[R.Step]:
+        return [step for block in self.blocks for step in block.steps]
+
+
+class Engine:
+    """Derives and caches the blocks of one network."""
+
+    def __init__(self, network: Network, rules: list[R.Rule] | None = None):
+        self.network = network
+        self.rules = R.CATALOGUE if rules is None else rules
+        self.blocks: dict[tuple, Block] = {}
+        self.pool = [n for n in INDEX_NAMES if n not in network.tensors and
+                     n not in {str(d) for d in network.dimensions}]
+        self.context = R.RuleContext(
+            definitions=[layer for layer in network.layers],
+            target=network.target if network.targets_sum_to_one else None,
+            targets=network.targets)
+
+    # -- indices -------------------------------------------------------------------------
+
+    def indices_for(self, name: str, avoid: set[str]) -> tuple[sp.Idx, ...]:
+        """Index objects for tensor ``name``: its natural names unless taken, else fresh ones."""
+        tensor = self.network.tensors[name]
+        chosen = []
+        for natural, dim in zip(tensor.natural_indices or ("",) * len(tensor.dims), tensor.dims):
+            taken = avoid | {i.name for i in chosen}
+            name_ = natural if natural and natural not in taken else next(n for n in self.pool if n not in taken)
+            chosen.append(make_index(name_, dim))
+        return tuple(chosen)
+
+    def quantity(self, name: str, indices) -> sp.Expr:
+        return sp.IndexedBase(name)[indices] if indices else sp.Symbol(name)
+
+    def instantiate(self, block: Block, indices, context: set[str]) -> sp.Expr:
+        """The block's result with its free indices renamed to ``indices``, without capture."""
+        mapping = dict(zip(block.indices, indices))
+        taken = context | {i.name for i in indices}
+        renamed = rename_bound(block.result, taken, self.pool)
+        return _simultaneous(renamed, mapping)
+
+    # -- local derivatives ---------------------------------------------------------------
+
+    def local(self, layer: Layer, wrt: str) -> Block:
+        """d(layer output)/d(wrt) from the layer's defining equation."""
+        key = ("local", layer.output, wrt)
+        if key in self.blocks:
+            return self.blocks[key]
+        out_indices = layer.indices
+        wrt_indices = self.indices_for(wrt, {i.name for i in out_indices})
+        variable = self.quantity(wrt, wrt_indices)
+        taken = {i.name for i in out_indices} | {i.name for i in wrt_indices}
+        definition = rename_bound(layer.rhs, taken, self.pool)
+        lhs = Partial(layer.lhs, variable)
+        steps = [R.Step(sp.Derivative(definition, variable), "definition", {"layer": layer})]
+        before = R.simplify(definition, self.context, R.rules_named("log_of_exp", "log_of_quotient"))
+        steps += [R.Step(sp.Derivative(s.expr, variable), s.rule, s.detail) for s in before]
+        if before:
+            definition = before[-1].expr
+        differentiated = sp.diff(definition, variable)
+        steps.append(R.Step(differentiated, "differentiate", {"variable": variable, "layer": layer}))
+        steps += R.simplify(differentiated, self.context, self.rules)
+        block = Block(key, lhs, steps, "local", layer)
+        self.blocks[key] = block
+        return block
+
+    # -- gradients of the loss -----------------------------------------------------------
+
+    def gradient(self, name: str) -> Block:
+        """dE/d(name), by the chain rule through every consumer of ``name``."""
+        key = ("gradient", name)
+        if key in self.blocks:
+            return self.blocks[key]
+        loss = self.network.loss
+        indices = self.indices_for(name, set())
+        variable = self.quantity(name, indices)
+        lhs = Partial(loss.lhs, variable)
+        consumers = self.network.consumers(name)
+        if consumers == [loss]:
+            block = self.local(loss, name)
+            self.blocks[key] = block
+            return block
+
+        free = {i.name for i in indices}
+        chain_terms, substituted, references, depends, names = [], [], [], [], []
+        for consumer in consumers:
+            if consumer is loss:
+                local = self.local(loss, name)
+                local_value = self.instantiate(local, indices, free)
+                chain_terms.append(Partial(loss.lhs, variable))
+                substituted.append(local_value)
+                depends.append(local.key)
+                names.append((Partial(loss.lhs, variable), local_value))
+                continue
+            upstream = self.gradient(consumer.output)
+            local = self.local(consumer, name)
+            summed = self.indices_for(consumer.output, free | set(names_in(chain_terms)))
+            u = self.quantity(consumer.output, summed)
+            context = free | {i.name for i in summed}
+            local_value = self._instantiate_local(local, summed, indices, context)
+            upstream_ref = Partial(loss.lhs, u)
+            if _compact(upstream.result):
+                upstream_value = self.instantiate(upstream, summed, context)
+            else:
+                upstream_value = upstream_ref
+                references.append(consumer.output)
+            product = _product(upstream_value, local_value)
+            chain = Partial(loss.lhs, u) * Partial(u, variable)
+            for idx in reversed(summed):
+                chain, product = summation(chain, idx), summation(product, idx)
+            chain_terms.append(chain)
+            substituted.append(product)
+            depends += [upstream.key, local.key]
+            names += [(Partial(loss.lhs, u), upstream_value), (Partial(u, variable), local_value)]
+
+        steps = [R.Step(sp.Add(*chain_terms), "chain_rule", {"consumers": consumers})]
+        steps.append(R.Step(sp.Add(*substituted), "substitute",
+                            {"equations": [(lhs_, value) for lhs_, value in names if lhs_ != value]}))
+        steps += R.simplify(steps[-1].expr, self.context, self.rules)
+        if references:
+            expanded = self._expand_references(steps[-1].expr)
+            steps.append(R.Step(expanded, "substitute_derived", {
+                "names": references,
+                "equations": [(p, self._expand_references(p)) for p in
+                              sorted(steps[-2].expr.atoms(Partial), key=str)]}))
+        block = Block(key, lhs, steps, "chain", None, depends)
+        self.blocks[key] = block
+        return block
+
+    def _instantiate_local(self, local: Block, out_indices, wrt_indices, context):
+        layer_out = local.lhs.numerator
+        out_free = tuple(layer_out.indices) if isinstance(layer_out, sp.Indexed) else ()
+        mapping = dict(zip(out_free + local.indices, tuple(out_indices) + tuple(wrt_indices)))
+        renamed = rename_bound(local.result, context | {i.name for i in mapping.values()}, self.pool)
+        return _simultaneous(renamed, mapping)
+
+    def _expand_references(self, expr):
+        """Replace every dE/dU_b that is kept by reference with U's derived result."""
+        def visit(node):
+            if isinstance(node, Partial) and node.numerator == self.network.loss.lhs:
+                block = self.gradient(str(node.denominator.base.label))
+                taken = {i.name for i in free_indices(expr)} | {i.name for i in bound_indices(expr)}
+                return self._expand_references(self.instantiate(block, node.denominator.indices, taken))
+            return None
+        return R.rewrite(expr, visit)
+
+    def gradient_of(self, name: str) -> Gradient:
+        block = self.gradient(name)
+        ordered: list[Block] = []
+
+        def collect(b: Block):
+            for dep in b.depends:
+                collect(self.blocks[dep])
+            if b not in ordered:
+                ordered.append(b)
+        collect(block)
+        return Gradient(name, block, ordered, self.assumptions())
+
+    def assumptions(self) -> list[str]:
+        if self.network.target is None:
+            return []
+        return [f"targets:{self.network.targets}"]
+
+
+def names_in(exprs) -> set[str]:
+    found: set[str] = set()
+    for expr in exprs:
+        found |= {i.name for i in free_indices(expr)} | {i.name for i in bound_indices(expr)}
+    return found
+
+
+def _compact(expr) -> bool:
+    """A result short enough to substitute where it is used (no sums, no references)."""
+    return not expr.has(sp.Sum) and not expr.has(Partial)
+
+
+def _product(upstream, local):
+    """upstream * local, kept unevaluated when multiplying would silently cancel factors."""
+    evaluated = upstream * local
+    if sp.count_ops(evaluated) < sp.count_ops(upstream) + sp.count_ops(local):
+        return sp.Mul(upstream, local, evaluate=False)
+    return evaluated
+
+
+def _simultaneous(expr, mapping):
+    """Rename several indices at once (j -> k, k -> j must not collide)."""
+    temporary = {old: sp.Idx(sp.Dummy(old.name, integer=True), old.upper + 1) for old in mapping}
+    expr = expr.xreplace(temporary)
+    return expr.xreplace({temporary[old]: new for old, new in mapping.items()})

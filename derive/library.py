@@ -1,0 +1,53 @@
+"""The built-in layers and losses, each defined only by its index-notation equation.
+
+Built-ins and user-defined (custom) layers take the same path: the equation text is
+filled in with the names from the spec, parsed, and differentiated like any other.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Kind:
+    equation: str                  # with {input}, {output}, {weight}, {bias}, {target} placeholders
+    fields: tuple[str, ...]        # required fields
+    parameters: tuple[str, ...] = ()  # fields that name trainable quantities
+    optional: tuple[str, ...] = ()
+
+
+LAYERS = {
+    "affine": Kind("{output}[j] = sum(i, {weight}[i,j]*{input}[i]){bias_term}",
+                   ("input", "output", "weight"), ("weight", "bias"), ("bias", "layout")),
+    "tanh": Kind("{output}[j] = tanh({input}[j])", ("input", "output")),
+    "sigmoid": Kind("{output}[j] = sigmoid({input}[j])", ("input", "output")),
+    "relu": Kind("{output}[j] = relu({input}[j])", ("input", "output")),
+    "softmax": Kind("{output}[j] = exp({input}[j]) / sum(k, exp({input}[k]))", ("input", "output")),
+    "log_softmax": Kind("{output}[j] = {input}[j] - log(sum(k, exp({input}[k])))", ("input", "output")),
+}
+
+LOSSES = {
+    "cross_entropy": Kind("E = -sum(j, {target}[j]*log({input}[j]))", ("input", "target")),
+    "nll": Kind("E = -sum(j, {target}[j]*{input}[j])", ("input", "target")),
+    "binary_cross_entropy": Kind(
+        "E = -sum(j, {target}[j]*log({input}[j]) + (1 - {target}[j])*log(1 - {input}[j]))",
+        ("input", "target")),
+    "mse": Kind("E = sum(j, ({input}[j] - {target}[j])**2) / 2", ("input", "target")),
+}
+
+LAYOUTS = ("in_out", "out_in")
+
+
+def layer_equation(kind: str, fields: dict) -> str:
+    """The equation text of a built-in layer with the spec's names filled in."""
+    values = dict(fields)
+    if kind == "affine":
+        weight = "{weight}[j,i]" if values.get("layout") == "out_in" else "{weight}[i,j]"
+        template = LAYERS[kind].equation.replace("{weight}[i,j]", weight)
+        values["bias_term"] = f" + {values['bias']}[j]" if values.get("bias") else ""
+        return template.format(**values)
+    return LAYERS[kind].equation.format(**values)
+
+
+def loss_equation(kind: str, fields: dict) -> str:
+    return LOSSES[kind].equation.format(**fields)

@@ -1,0 +1,225 @@
+"""Assemble a Network from parsed equations: check the chain, infer index ranges and roles."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sympy as sp
+
+from .notation import TARGET_KINDS, Layer, Network, Tensor, make_index
+from .parse import Equation, index_uses, rank_uses, to_sympy
+
+DIMENSION_NAMES = ("m", "n", "p", "q", "r", "s")
+
+
+class NetworkError(ValueError):
+    """A network that cannot be built; ``where`` names the layer and field."""
+
+    def __init__(self, where: str, problem: str):
+        super().__init__(f"{where}: {problem}" if where else problem)
+        self.where, self.problem = where, problem
+
+
+@dataclass
+class LayerSource:
+    """One layer as written: its kind, equation, where it stands, and its trainable names."""
+
+    kind: str
+    equation: Equation
+    where: str
+    parameters: tuple[str, ...] = ()
+
+
+@dataclass
+class NetworkSource:
+    title: str
+    layers: list[LayerSource]
+    loss: LayerSource
+    target: str | None = None
+    targets: str = "unnormalized"
+    wrt: list[str] = field(default_factory=list)
+    dimensions: dict[str, list[str]] = field(default_factory=dict)
+    constants: list[str] = field(default_factory=list)
+    slug: str = "network"
+    where: str = ""
+
+
+class _Classes:
+    """Union-find over index slots: every slot in a class runs over the same range."""
+
+    def __init__(self):
+        self.parent: dict = {}
+
+    def find(self, key):
+        self.parent.setdefault(key, key)
+        while self.parent[key] != key:
+            self.parent[key] = self.parent[self.parent[key]]
+            key = self.parent[key]
+        return key
+
+    def union(self, a, b):
+        self.parent[self.find(a)] = self.find(b)
+
+
+def build_network(source: NetworkSource) -> Network:
+    layers = [*source.layers, source.loss]
+    _check_loss(source.loss)
+    _check_order(source)
+    ranks = _check_ranks(layers)
+    classes = _index_classes(layers)
+    dims = _dimension_symbols(source, layers, classes, ranks)
+
+    built = []
+    for number, layer in enumerate(layers):
+        def index_for(scope, number=number):
+            slot = classes.find(("scope", number, scope))
+            return make_index(scope[-1], dims[slot])
+        indices, rhs = to_sympy(layer.equation, index_for)
+        built.append(Layer(layer.kind, layer.equation.output, indices, rhs, layer.where))
+
+    tensors = _tensors(source, layers, classes, dims, ranks)
+    network = Network(source.title, built[:-1], built[-1], tensors, source.target,
+                      source.targets, list(source.wrt), source.slug)
+    for name in network.wrt:
+        if name not in network.differentiable():
+            raise NetworkError(f"{source.where}[derive].wrt".lstrip(),
+                               f"'{name}' is not a parameter, input or intermediate of this network"
+                               f" (these are: {', '.join(network.differentiable())})")
+    return network
+
+
+def _check_loss(loss: LayerSource) -> None:
+    if loss.equation.indices:
+        raise NetworkError(loss.where, f"the loss must be a scalar, but '{loss.equation.output}' "
+                                       f"has indices [{', '.join(loss.equation.indices)}]")
+
+
+def _check_order(source: NetworkSource) -> None:
+    defined_at: dict[str, str] = {}
+    outputs = {layer.equation.output: layer.where for layer in [*source.layers, source.loss]}
+    used: dict[str, str] = {}
+    for layer in [*source.layers, source.loss]:
+        for name, _ in rank_uses(layer.equation):
+            if name == layer.equation.output:
+                continue
+            if name in outputs and name not in defined_at:
+                raise NetworkError(layer.where, f"'{name}' is used before it is defined ({outputs[name]})")
+            used.setdefault(name, layer.where)
+        output = layer.equation.output
+        if output in defined_at:
+            raise NetworkError(layer.where, f"'{output}' is defined twice (first in {defined_at[output]})")
+        if output in used:
+            raise NetworkError(layer.where, f"'{output}' is already an input of {used[output]}")
+        defined_at[output] = layer.where
+    if source.target is not None and source.target in defined_at:
+        raise NetworkError(source.loss.where, f"the target '{source.target}' is computed by the network")
+    if source.targets not in TARGET_KINDS:
+        raise NetworkError(f"{source.loss.where}.targets",
+                           f"unknown targets '{source.targets}' (expected one of {', '.join(TARGET_KINDS)})")
+
+
+def _check_ranks(layers: list[LayerSource]) -> dict[str, int]:
+    ranks: dict[str, tuple[int, str]] = {}
+    for layer in layers:
+        for name, rank in rank_uses(layer.equation):
+            if name in ranks and ranks[name][0] != rank:
+                raise NetworkError(layer.where, f"'{name}' has {rank} indices here but {ranks[name][0]} "
+                                                f"in {ranks[name][1]}")
+            ranks.setdefault(name, (rank, layer.where))
+    return {name: rank for name, (rank, _) in ranks.items()}
+
+
+def _index_classes(layers: list[LayerSource]) -> _Classes:
+    classes = _Classes()
+    for number, layer in enumerate(layers):
+        for use in index_uses(layer.equation):
+            slot = ("axis", use.tensor, use.axis) if not use.tensor.startswith("#") \
+                else ("delta", number, use.tensor)
+            classes.union(("scope", number, use.scope), slot)
+    return classes
+
+
+def _dimension_symbols(source, layers, classes, ranks) -> dict:
+    """One integer symbol per class of index slots, named in order of first appearance."""
+    declared = {}
+    for name, names in source.dimensions.items():
+        if ranks.get(name) != len(names):
+            raise NetworkError(f"{source.where}[dimensions].{name}".lstrip(),
+                               f"'{name}' has {ranks.get(name, 0)} indices, not {len(names)}")
+        for axis, dim in enumerate(names):
+            root = classes.find(("axis", name, axis))
+            if declared.get(root, dim) != dim:
+                raise NetworkError(f"{source.where}[dimensions].{name}".lstrip(),
+                                   f"mismatched index ranges: axis {axis + 1} of '{name}' is declared '{dim}' "
+                                   f"but the equations make it the same range as '{declared[root]}'")
+            declared[root] = dim
+    taken = set(ranks) | set(declared.values())
+    pool = iter([d for d in DIMENSION_NAMES if d not in taken] + [f"N{k}" for k in range(1, 100)])
+    dims: dict = {}
+    for layer in layers:
+        uses = list(rank_uses(layer.equation))
+        for name, rank in uses[1:] + uses[:1]:  # inputs before the output they make
+            for axis in range(rank):
+                root = classes.find(("axis", name, axis))
+                if root not in dims:
+                    dims[root] = sp.Symbol(declared.get(root) or next(pool), integer=True, positive=True)
+    for key in list(classes.parent):
+        root = classes.find(key)
+        if root not in dims:  # an index that touches no tensor axis (e.g. only a delta)
+            dims[root] = sp.Symbol(next(pool), integer=True, positive=True)
+    return dims
+
+
+def _tensors(source, layers, classes, dims, ranks) -> dict[str, Tensor]:
+    outputs = {layer.equation.output for layer in layers}
+    parameters = {name for layer in source.layers for name in layer.parameters}
+    loss_only = set(ranks) - {n for layer in source.layers for n, _ in rank_uses(layer.equation)}
+    natural = _natural_indices(layers)
+    tensors: dict[str, Tensor] = {}
+    for layer in layers:
+        for name, rank in rank_uses(layer.equation):
+            if name in tensors:
+                continue
+            if name == source.loss.equation.output:
+                role = "loss"
+            elif name in outputs:
+                role = "intermediate"
+            elif name == source.target:
+                role = "target"
+            elif name in parameters:
+                role = "parameter"
+            elif rank == 0 or name in source.constants or name in loss_only:
+                role = "constant"
+            elif not any(t.role == "input" for t in tensors.values()) and layer is layers[0]:
+                role = "input"
+            else:
+                role = "parameter"
+            axis_dims = tuple(dims[classes.find(("axis", name, axis))] for axis in range(rank))
+            tensors[name] = Tensor(name, axis_dims, role, natural.get(name, ()))
+    return dict(sorted(tensors.items(), key=lambda item: _order(item[1], layers)))
+
+
+def _natural_indices(layers) -> dict[str, tuple[str, ...]]:
+    """The index names each tensor is written with: its defining equation's, else its first use."""
+    natural = {layer.equation.output: layer.equation.indices for layer in layers}
+    for layer in layers:
+        for use_name, names in _subscripted(layer.equation.rhs):
+            natural.setdefault(use_name, names)
+    return natural
+
+
+def _subscripted(node):
+    import ast
+    for child in ast.walk(node):
+        if isinstance(child, ast.Subscript):
+            items = child.slice.elts if isinstance(child.slice, ast.Tuple) else [child.slice]
+            yield child.value.id, tuple(item.id for item in items)
+
+
+def _order(tensor: Tensor, layers) -> int:
+    for number, layer in enumerate(layers):
+        names = [n for n, _ in rank_uses(layer.equation)]
+        if tensor.name in names[1:]:
+            return 2 * number
+        if tensor.name == names[0]:
+            return 2 * number + 1
+    return 10**6

@@ -1,0 +1,369 @@
+"""The rewrite rules: a catalogue of small named rewrites, each with its reason, and one driver.
+
+A rule takes an expression and a RuleContext and returns ``(new_expression, detail)`` when
+it applies, or ``None``.  ``detail`` holds the SymPy objects the reason talks about (the
+renderers turn rule name + detail into a sentence).  The driver ``simplify`` applies the
+first rule of the catalogue that changes the expression, records a Step, and starts over,
+so every step is one rule applied everywhere it fits.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Callable
+
+import sympy as sp
+
+from .notation import Layer, Partial, alpha_normal, free_indices
+
+MAX_STEPS = 40
+
+
+@dataclass(frozen=True)
+class Step:
+    """One line of a derivation: the expression after applying ``rule``, and why."""
+
+    expr: sp.Expr
+    rule: str
+    detail: dict = field(default_factory=dict, compare=False, hash=False)
+
+
+@dataclass
+class RuleContext:
+    definitions: list[Layer] = field(default_factory=list)  # layers whose outputs may be named back
+    target: str | None = None                               # a target tensor known to sum to one
+    targets: str = "unnormalized"
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    apply: Callable[[sp.Expr, RuleContext], tuple[sp.Expr, dict] | None]
+
+
+CATALOGUE: list[Rule] = []
+
+
+def rule(name: str):
+    def register(function):
+        CATALOGUE.append(Rule(name, function))
+        return function
+    return register
+
+
+def rewrite(expr, visit):
+    """Rebuild ``expr`` bottom-up, replacing each node by ``visit(node)`` (or keeping it on None)."""
+    if expr.args and not isinstance(expr, (sp.Indexed, sp.Idx)):
+        if isinstance(expr, sp.Sum):
+            (idx, lo, hi), = expr.limits
+            node = sp.Sum(rewrite(expr.function, visit), (idx, lo, hi))
+        else:
+            args = [rewrite(arg, visit) for arg in expr.args]
+            node = expr.func(*args) if args != list(expr.args) else expr
+    else:
+        node = expr
+    replaced = visit(node)
+    return node if replaced is None else replaced
+
+
+def _sum_parts(node):
+    (idx, lo, hi), = node.limits
+    return node.function, idx
+
+
+def _delta_on(factor, idx):
+    """The other index of a Kronecker delta on ``idx`` (None if ``factor`` is not one)."""
+    if isinstance(factor, sp.KroneckerDelta) and idx in factor.args:
+        first, second = factor.args
+        other = second if first == idx else first
+        return other if other != idx else None
+    return None
+
+
+def _is_unevaluated(node):
+    return isinstance(node, sp.Mul) and sp.Mul(*node.args) != node
+
+
+# --- the catalogue, in order of priority ---------------------------------------------------
+
+
+@rule("cancel")
+def cancel(expr, ctx):
+    """Multiply the substituted factors together; common factors cancel."""
+    if not any(_is_unevaluated(node) for node in sp.preorder_traversal(expr)):
+        return None
+    return rewrite(expr, lambda node: sp.Mul(*node.args) if _is_unevaluated(node) else None), {}
+
+
+@rule("log_of_exp")
+def log_of_exp(expr, ctx):
+    """log(e^x) = x."""
+    found = []
+
+    def visit(node):
+        if isinstance(node, sp.log) and isinstance(node.args[0], sp.exp):
+            found.append(node)
+            return node.args[0].args[0]
+        return None
+    new = rewrite(expr, visit)
+    return (new, {"logs": found}) if found else None
+
+
+@rule("log_of_quotient")
+def log_of_quotient(expr, ctx):
+    """log(a/b) = log a - log b (and log(a b) = log a + log b)."""
+    found = []
+
+    def visit(node):
+        if isinstance(node, sp.log) and isinstance(node.args[0], sp.Mul):
+            found.append(node)
+            return sp.Add(*[exponent * sp.log(base)
+                            for base, exponent in node.args[0].as_powers_dict().items()])
+        return None
+    new = rewrite(expr, visit)
+    return (new, {"logs": found}) if found else None
+
+
+@rule("contract_delta")
+def contract_delta(expr, ctx):
+    """Sum_k f_k delta_kj = f_j: the Kronecker delta keeps only the term k = j."""
+    pairs = []
+
+    def visit(node):
+        if not isinstance(node, sp.Sum):
+            return None
+        body, idx = _sum_parts(node)
+        factors = list(sp.Mul.make_args(body))
+        for position, factor in enumerate(factors):
+            other = _delta_on(factor, idx)
+            if other is not None:
+                pairs.append((idx, other))
+                rest = factors[:position] + factors[position + 1:]
+                return sp.Mul(*rest).xreplace({idx: other})
+        return None
+    new = rewrite(expr, visit)
+    return (new, {"pairs": pairs}) if pairs else None
+
+
+@rule("fold_definition")
+def fold_definition(expr, ctx):
+    """Name a layer's output back: e^{z_j} / sum_k e^{z_k} = o_j."""
+    used = []
+
+    def visit(node):
+        if isinstance(node, (sp.Sum, sp.Indexed, sp.Idx, sp.KroneckerDelta)) or not node.args:
+            return None
+        for layer in ctx.definitions:
+            folded = _fold_layer(node, layer)
+            if folded is not None:
+                if layer not in used:
+                    used.append(layer)
+                node = folded
+        return node if used else None
+    new = rewrite(expr, visit)
+    return (new, {"layers": used}) if used and new != expr else None
+
+
+def _factor_counter(expr) -> tuple[Counter, dict]:
+    """Factors of a product with their powers, compared up to renaming of summation indices.
+
+    e^{a+b} counts as e^a times e^b, since SymPy merges such products.
+    """
+    counts: Counter = Counter()
+    originals: dict = {}
+
+    def add(base, power):
+        key = alpha_normal(base)
+        originals.setdefault(key, base)
+        counts[key] += power
+
+    for base, exponent in expr.as_powers_dict().items():
+        if base is sp.E:
+            for piece in sp.Add.make_args(exponent):
+                add(sp.exp(piece), 1)
+        else:
+            add(base, exponent)
+    return counts, originals
+
+
+def _fold_layer(node, layer: Layer):
+    if len(layer.indices) != 1 or isinstance(layer.rhs, (sp.Indexed, sp.Symbol)):
+        return None
+    counts, originals = _factor_counter(node)
+    if not all(sp.S(power).is_Number for power in counts.values()):
+        return None
+    folded_any = False
+    for value in sorted(free_indices(node), key=lambda i: i.name):
+        if value.upper != layer.indices[0].upper:
+            continue
+        wanted, _ = _factor_counter(layer.rhs.xreplace({layer.indices[0]: value}))
+        while all(_covers(counts.get(base, 0), power) for base, power in wanted.items()):
+            for base, power in wanted.items():
+                counts[base] -= power
+            output = sp.IndexedBase(layer.output)[value]
+            originals.setdefault(output, output)
+            counts[output] += 1
+            folded_any = True
+    if not folded_any:
+        return None
+    return sp.Mul(*[originals[base] ** power for base, power in counts.items() if power != 0])
+
+
+def _covers(available, needed) -> bool:
+    if needed > 0:
+        return available >= needed
+    return available <= needed
+
+
+@rule("distribute")
+def distribute(expr, ctx):
+    """Multiply out inside a sum, so each Kronecker delta stands in a term of its own."""
+    changed = []
+
+    def visit(node):
+        if not isinstance(node, sp.Sum):
+            return None
+        body, idx = _sum_parts(node)
+        if not isinstance(body, sp.Mul) or not any(isinstance(f, sp.Add) for f in body.args):
+            return None
+        expanded = sp.expand_mul(body)
+        if any(_delta_on(f, idx) is not None
+               for term in sp.Add.make_args(expanded) for f in sp.Mul.make_args(term)):
+            changed.append(node)
+            return sp.Sum(expanded, *node.limits)
+        return None
+    new = rewrite(expr, visit)
+    return (new, {}) if changed else None
+
+
+@rule("split_sum")
+def split_sum(expr, ctx):
+    """The sum of a sum of terms is the sum of their sums."""
+    changed = []
+
+    def helps(term, idx):
+        factors = sp.Mul.make_args(term)
+        return any(_delta_on(f, idx) is not None or (idx not in f.free_symbols and not f.is_Number)
+                   for f in factors)
+
+    def visit(node):
+        if not isinstance(node, sp.Sum):
+            return None
+        body, idx = _sum_parts(node)
+        if isinstance(body, sp.Add) and any(helps(term, idx) for term in body.args):
+            changed.append(node)
+            return sp.Add(*[sp.Sum(term, *node.limits) for term in body.args])
+        return None
+    new = rewrite(expr, visit)
+    return (new, {}) if changed else None
+
+
+@rule("pull_out_constant")
+def pull_out_constant(expr, ctx):
+    """A factor that does not depend on the summation index moves in front of the sum."""
+    pulled = []
+
+    def visit(node):
+        if not isinstance(node, sp.Sum):
+            return None
+        body, idx = _sum_parts(node)
+        constant = [f for f in sp.Mul.make_args(body) if idx not in f.free_symbols]
+        if not constant or constant == [sp.S.One]:
+            return None
+        varying = [f for f in sp.Mul.make_args(body) if idx in f.free_symbols]
+        pulled.append(sp.Mul(*constant))
+        return sp.Mul(*constant) * sp.Sum(sp.Mul(*varying), *node.limits)
+    new = rewrite(expr, visit)
+    return (new, {"factors": pulled}) if pulled else None
+
+
+@rule("multiply_out")
+def multiply_out(expr, ctx):
+    """Multiply out the product; terms cancel."""
+    if not isinstance(expr, (sp.Mul, sp.Add)) or expr.has(sp.Sum):
+        return None
+    expanded = sp.expand_mul(expr)
+    if sp.count_ops(expanded) < sp.count_ops(expr):
+        return expanded, {}
+    return None
+
+
+@rule("normalized_targets")
+def normalized_targets(expr, ctx):
+    """Sum_j t_j = 1, because the targets are one-hot (or a probability distribution)."""
+    if ctx.target is None:
+        return None
+    sums = []
+
+    def visit(node):
+        if isinstance(node, sp.Sum):
+            body, idx = _sum_parts(node)
+            if isinstance(body, sp.Indexed) and str(body.base.label) == ctx.target and body.indices == (idx,):
+                sums.append(node)
+                return sp.S.One
+        return None
+    new = rewrite(expr, visit)
+    return (new, {"sums": sums, "target": ctx.target, "kind": ctx.targets}) if sums else None
+
+
+@rule("common_factor")
+def common_factor(expr, ctx):
+    """Take a factor common to every term out of the bracket."""
+    pulled = []
+
+    def visit(node):
+        if not isinstance(node, sp.Add):
+            return None
+        counters = [Counter(_plain_factors(term)) for term in node.args]
+        common = counters[0]
+        for counter in counters[1:]:
+            common &= counter
+        common = Counter({f: c for f, c in common.items() if not f.is_Number})
+        if not common:
+            return None
+        factor = sp.Mul(*[f ** c for f, c in common.items()])
+        pulled.append(factor)
+        return factor * sp.Add(*[term / factor for term in node.args])
+    new = rewrite(expr, visit)
+    return (new, {"factors": pulled}) if pulled and new != expr else None
+
+
+def _plain_factors(term):
+    for base, power in term.as_powers_dict().items():
+        if isinstance(power, sp.Integer) and power > 0:
+            for _ in range(int(power)):
+                yield base
+
+
+# --- the driver ----------------------------------------------------------------------------
+
+
+def simplify(expr, ctx: RuleContext, rules: list[Rule] | None = None) -> list[Step]:
+    """Apply the first rule that changes the expression, again and again; return the steps."""
+    rules = CATALOGUE if rules is None else rules
+    steps: list[Step] = []
+    seen = {expr}
+    for _ in range(MAX_STEPS):
+        for candidate in rules:
+            outcome = candidate.apply(expr, ctx)
+            if outcome is None:
+                continue
+            new, detail = outcome
+            if new == expr or new in seen:
+                continue
+            steps.append(Step(new, candidate.name, detail))
+            seen.add(new)
+            expr = new
+            break
+        else:
+            return steps
+    return steps
+
+
+def rules_named(*names: str) -> list[Rule]:
+    by_name = {r.name: r for r in CATALOGUE}
+    return [by_name[name] for name in names]
+
+
+def contains_partial(expr) -> bool:
+    return expr.has(Partial)

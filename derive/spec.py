@@ -1,0 +1,151 @@
+"""Network specs: a TOML file (or the same data as a dict) describing layers, loss and gradients."""
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from .library import LAYERS, LAYOUTS, LOSSES, layer_equation, loss_equation
+from .network import LayerSource, NetworkError, NetworkSource, build_network
+from .notation import TARGET_KINDS, Network
+from .parse import NAME, EquationError, parse_equation
+
+
+class SpecError(ValueError):
+    """A spec that cannot be used; the message names the file, the layer and the field."""
+
+
+def load_spec(path: str | Path) -> Network:
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SpecError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise SpecError(f"{path}: cannot read ({error})") from None
+    except tomllib.TOMLDecodeError as error:
+        raise SpecError(f"{path}: TOML syntax error: {error}") from None
+    return network_from_dict(data, origin=str(path), slug=path.stem)
+
+
+def network_from_dict(data: dict, origin: str = "<spec>", slug: str = "network") -> Network:
+    try:
+        return build_network(_source(data, origin, slug))
+    except (NetworkError, EquationError) as error:
+        raise SpecError(f"{origin}: {error}") from None
+
+
+def _source(data: dict, origin: str, slug: str) -> NetworkSource:
+    _only(data, {"title", "layers", "loss", "derive", "dimensions", "constants"}, "")
+    layers_data = data.get("layers")
+    if not isinstance(layers_data, list) or not layers_data:
+        raise SpecError(f"{origin}: missing field 'layers' (at least one [[layers]] table)")
+    layers = [_layer(entry, number, origin) for number, entry in enumerate(layers_data, start=1)]
+    if "loss" not in data or not isinstance(data["loss"], dict):
+        raise SpecError(f"{origin}: missing table [loss]")
+    loss, target, targets = _loss(data["loss"], origin)
+    derive = data.get("derive", {})
+    _only(derive, {"wrt"}, "[derive]", origin)
+    wrt = derive.get("wrt", [])
+    if not isinstance(wrt, list) or not all(isinstance(w, str) for w in wrt):
+        raise SpecError(f"{origin}: [derive] field 'wrt': expected a list of names")
+    dimensions = data.get("dimensions", {})
+    if not isinstance(dimensions, dict) or not all(
+            isinstance(v, list) and all(isinstance(d, str) and NAME.match(d) for d in v)
+            for v in dimensions.values()):
+        raise SpecError(f"{origin}: [dimensions]: expected name = [\"dim\", ...] entries")
+    constants = data.get("constants", [])
+    if not isinstance(constants, list) or not all(isinstance(c, str) for c in constants):
+        raise SpecError(f"{origin}: field 'constants': expected a list of names")
+    title = data.get("title", slug)
+    if not isinstance(title, str):
+        raise SpecError(f"{origin}: field 'title': expected a string")
+    source = NetworkSource(title, layers, loss, target, targets, wrt, dimensions, constants, slug,
+                           where="")
+    if not wrt:
+        source.wrt = []
+    return source
+
+
+def _only(table: dict, allowed: set[str], where: str, origin: str = "") -> None:
+    if not isinstance(table, dict):
+        raise SpecError(f"{origin}: {where}: expected a table")
+    for key in table:
+        if key not in allowed:
+            place = f"{where} " if where else ""
+            raise SpecError(f"{origin}: {place}unknown field '{key}' (expected: {', '.join(sorted(allowed))})"
+                            .replace(": :", ":"))
+
+
+def _layer(entry, number: int, origin: str) -> LayerSource:
+    if not isinstance(entry, dict):
+        raise SpecError(f"{origin}: layer {number}: expected a table")
+    kind = entry.get("type")
+    where = f"layer {number} ({kind})"
+    if kind is None:
+        raise SpecError(f"{origin}: layer {number}: missing field 'type'")
+    if kind == "custom":
+        _only(entry, {"type", "define"}, where, origin)
+        text = _field(entry, "define", where, origin)
+        return LayerSource("custom", _parse(text, where, "define", origin), where)
+    if kind not in LAYERS:
+        raise SpecError(f"{origin}: layer {number}: unknown layer type '{kind}' "
+                        f"(known: {', '.join([*LAYERS, 'custom'])})")
+    spec = LAYERS[kind]
+    _only(entry, {"type", *spec.fields, *spec.optional}, where, origin)
+    fields = {name: _name_field(entry, name, where, origin) for name in spec.fields}
+    for name in spec.optional:
+        if name in entry:
+            fields[name] = _name_field(entry, name, where, origin) if name != "layout" else entry[name]
+    if fields.get("layout", "in_out") not in LAYOUTS:
+        raise SpecError(f"{origin}: {where} field 'layout': expected one of {', '.join(LAYOUTS)}")
+    text = layer_equation(kind, fields)
+    parameters = tuple(fields[name] for name in spec.parameters if fields.get(name))
+    return LayerSource(kind, _parse(text, where, "type", origin), where, parameters)
+
+
+def _loss(entry: dict, origin: str):
+    kind = entry.get("type")
+    where = f"[loss] ({kind})"
+    if kind is None:
+        raise SpecError(f"{origin}: [loss]: missing field 'type'")
+    targets = entry.get("targets", "unnormalized")
+    if targets not in TARGET_KINDS:
+        raise SpecError(f"{origin}: {where} field 'targets': unknown value '{targets}' "
+                        f"(expected one of {', '.join(TARGET_KINDS)})")
+    if kind == "custom":
+        _only(entry, {"type", "define", "target", "targets"}, where, origin)
+        text = _field(entry, "define", where, origin)
+        target = _name_field(entry, "target", where, origin) if "target" in entry else None
+        return LayerSource("custom", _parse(text, where, "define", origin), where), target, targets
+    if kind not in LOSSES:
+        raise SpecError(f"{origin}: [loss]: unknown loss type '{kind}' (known: {', '.join([*LOSSES, 'custom'])})")
+    _only(entry, {"type", "input", "target", "targets"}, where, origin)
+    fields = {name: _name_field(entry, name, where, origin) for name in LOSSES[kind].fields}
+    if kind != "cross_entropy":
+        targets = entry.get("targets", "unnormalized")
+    text = loss_equation(kind, fields)
+    return LayerSource(kind, _parse(text, where, "type", origin), where), fields["target"], targets
+
+
+def _field(entry: dict, name: str, where: str, origin: str) -> str:
+    if name not in entry:
+        raise SpecError(f"{origin}: {where}: missing field '{name}'")
+    value = entry[name]
+    if not isinstance(value, str):
+        raise SpecError(f"{origin}: {where} field '{name}': expected a string")
+    return value
+
+
+def _name_field(entry: dict, name: str, where: str, origin: str) -> str:
+    value = _field(entry, name, where, origin)
+    if not NAME.match(value):
+        raise SpecError(f"{origin}: {where} field '{name}': '{value}' is not a valid name "
+                        f"(letters and digits, starting with a letter)")
+    return value
+
+
+def _parse(text: str, where: str, field: str, origin: str):
+    try:
+        return parse_equation(text)
+    except EquationError as error:
+        raise SpecError(f"{origin}: {where} field '{field}': {error}") from None
