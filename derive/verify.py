@@ -1,0 +1,274 @@
+"""Numerical checks: every step of every block, and every gradient against finite differences.
+
+Index ranges are instantiated at small sizes, the network's inputs and parameters drawn at
+random (targets as the spec declares them: one-hot, a distribution, or unnormalized), the
+forward pass computed from the same defining equations, and each side of each step
+evaluated for every value of its free indices.  A partial derivative dU/dX that appears in
+a step is evaluated by central finite differences of the forward pass.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import sympy as sp
+
+from .derivation import Block, Engine
+from .notation import Network, Partial, index_range, relu, sigmoid
+
+STEP_TOLERANCE = 1e-9
+FD_TOLERANCE = 1e-6
+FD_STEP = 1e-6
+SEED = 20161
+
+
+class VerificationError(AssertionError):
+    """A step whose two sides differ numerically."""
+
+
+@dataclass(frozen=True)
+class Report:
+    """What was checked: the sizes tried, and how many step and gradient comparisons passed."""
+
+    sizes: tuple[dict, ...]
+    steps_checked: int
+    values_compared: int
+    gradients_checked: tuple[str, ...]
+    tolerance: float = FD_TOLERANCE
+    fd_step: float = FD_STEP
+
+
+# --- evaluating index expressions on arrays ------------------------------------------------
+
+_ELEMENTWISE = {
+    sp.exp: np.exp,
+    sp.log: np.log,
+    sp.tanh: np.tanh,
+    sigmoid: lambda x: 1.0 / (1.0 + np.exp(-x)),
+    relu: lambda x: np.maximum(x, 0.0),
+    sp.Heaviside: lambda x: (x > 0).astype(float),
+}
+
+
+class Point:
+    """One numerical instance of a network: sizes, values of every quantity, and derivatives."""
+
+    def __init__(self, network: Network, sizes: dict, values: dict):
+        self.network, self.sizes, self.base = network, sizes, values
+        self.values = forward(network, sizes, values)
+        self._jacobians: dict = {}
+
+    def size(self, idx: sp.Idx) -> int:
+        return int(index_range(idx).xreplace(self.sizes))
+
+    def evaluate(self, expr, order: tuple = ()) -> np.ndarray:
+        array, axes = evaluate(expr, self.values, self.size, self.jacobian)
+        return _align(array, axes, tuple(order), self.size)
+
+    def jacobian(self, numerator: str, denominator: str) -> np.ndarray:
+        """d numerator / d denominator by central differences, axes: numerator's then denominator's."""
+        key = (numerator, denominator)
+        if key not in self._jacobians:
+            point = self.base if denominator in self.base else self.values
+            x = np.array(point[denominator], dtype=float)
+            out_shape = np.shape(self.values[numerator])
+            result = np.zeros(out_shape + x.shape)
+            for position in np.ndindex(*x.shape):
+                shifted = []
+                for sign in (1.0, -1.0):
+                    moved = x.copy()
+                    moved[position] += sign * FD_STEP
+                    shifted.append(forward(self.network, self.sizes, self.values,
+                                           override={denominator: moved})[numerator])
+                result[(Ellipsis, *position)] = (shifted[0] - shifted[1]) / (2 * FD_STEP)
+            self._jacobians[key] = result
+        return self._jacobians[key]
+
+
+def forward(network: Network, sizes: dict, values: dict, override: dict | None = None) -> dict:
+    """All quantities of the network from its free ones; names in ``override`` are held fixed."""
+    override = override or {}
+    result = {**values, **override}
+
+    def size(idx):
+        return int(index_range(idx).xreplace(sizes))
+    for layer in network.equations:
+        if layer.output in override:
+            continue
+        array, axes = evaluate(layer.rhs, result, size, None)
+        result[layer.output] = _align(array, axes, layer.indices, size)
+    return result
+
+
+def evaluate(expr, values: dict, size, jacobian):
+    """(array, axes): the value of ``expr`` with one array axis per free index, in ``axes`` order."""
+    if isinstance(expr, sp.Indexed):
+        name = str(expr.base.label)
+        array = np.asarray(values[name], dtype=float)
+        return _diagonal(array, tuple(expr.indices))
+    if isinstance(expr, sp.Symbol):
+        return np.asarray(float(values[expr.name])), ()
+    if expr.is_Number:
+        return np.asarray(float(expr)), ()
+    if isinstance(expr, sp.KroneckerDelta):
+        first, second = expr.args
+        if first == second:
+            return np.asarray(1.0), ()
+        return np.eye(size(first)), (first, second)
+    if isinstance(expr, sp.Add):
+        return _combine([evaluate(a, values, size, jacobian) for a in expr.args], np.add, size)
+    if isinstance(expr, sp.Mul):
+        return _combine([evaluate(a, values, size, jacobian) for a in expr.args], np.multiply, size)
+    if isinstance(expr, sp.Pow):
+        return _combine([evaluate(a, values, size, jacobian) for a in expr.args], np.power, size)
+    if isinstance(expr, sp.Sum):
+        (idx, _, _), = expr.limits
+        array, axes = evaluate(expr.function, values, size, jacobian)
+        if idx in axes:
+            return array.sum(axis=axes.index(idx)), tuple(a for a in axes if a != idx)
+        return array * size(idx), axes
+    if isinstance(expr, sp.Derivative):
+        return evaluate(expr.doit(), values, size, jacobian)
+    if isinstance(expr, Partial):
+        return _partial(expr, jacobian)
+    if expr.func in _ELEMENTWISE:
+        array, axes = evaluate(expr.args[0], values, size, jacobian)
+        return _ELEMENTWISE[expr.func](array), axes
+    raise TypeError(f"cannot evaluate {expr.func.__name__} numerically")
+
+
+def _partial(expr: Partial, jacobian):
+    numerator, denominator = expr.numerator, expr.denominator
+    num_name = str(numerator.base.label) if isinstance(numerator, sp.Indexed) else numerator.name
+    den_name = str(denominator.base.label) if isinstance(denominator, sp.Indexed) else denominator.name
+    array = jacobian(num_name, den_name)
+    num_axes = tuple(numerator.indices) if isinstance(numerator, sp.Indexed) else ()
+    den_axes = tuple(denominator.indices) if isinstance(denominator, sp.Indexed) else ()
+    axes = num_axes + den_axes
+    if len(set(axes)) != len(axes):
+        return _diagonal(array, axes)
+    return array, axes
+
+
+def _diagonal(array, indices):
+    """Take repeated indices (x[j, j]) as a diagonal; return (array, unique axes)."""
+    unique = tuple(dict.fromkeys(indices))
+    if len(unique) == len(indices):
+        return array, unique
+    letters = {idx: chr(97 + n) for n, idx in enumerate(unique)}
+    spec = "".join(letters[i] for i in indices) + "->" + "".join(letters[i] for i in unique)
+    return np.einsum(spec, array), unique
+
+
+def _combine(parts, operation, size):
+    axes = tuple(dict.fromkeys(a for _, part_axes in parts for a in part_axes))
+    result = None
+    for array, part_axes in parts:
+        aligned = _broadcast(array, part_axes, axes)
+        result = aligned if result is None else operation(result, aligned)
+    return result, axes
+
+
+def _broadcast(array, axes, target):
+    order = [axes.index(a) for a in target if a in axes]
+    array = np.transpose(array, order) if order else array
+    shape = []
+    present = iter(array.shape)
+    for a in target:
+        shape.append(next(present) if a in axes else 1)
+    return np.reshape(array, shape)
+
+
+def _align(array, axes, order, size) -> np.ndarray:
+    """The array with axes in ``order``, broadcast to full size where an index is absent."""
+    aligned = _broadcast(array, axes, tuple(order))
+    return np.broadcast_to(aligned, tuple(size(i) for i in order)).copy()
+
+
+# --- sampling ------------------------------------------------------------------------------
+
+
+def size_settings(network: Network) -> list[dict]:
+    dims = network.dimensions
+    ascending = dict(zip(dims, (2, 3, 5, 4, 6, 7, 2, 3, 5, 4)))
+    descending = dict(zip(dims, (5, 3, 2, 4, 6, 3, 2, 5, 4, 3)))
+    return [{d: 2 for d in dims}, ascending, descending]
+
+
+def sample(network: Network, sizes: dict, rng: np.random.Generator) -> dict:
+    values = {}
+    for tensor in network.tensors.values():
+        shape = tuple(int(d.xreplace(sizes)) for d in tensor.dims)
+        if tensor.role in ("intermediate", "loss"):
+            continue
+        if tensor.role == "target":
+            values[tensor.name] = _targets(network.targets, shape, rng)
+        elif tensor.role == "constant":
+            values[tensor.name] = rng.uniform(0.5, 2.0, size=shape)
+        else:
+            values[tensor.name] = rng.normal(0.0, 0.7, size=shape)
+    return values
+
+
+def _targets(kind: str, shape, rng) -> np.ndarray:
+    if kind == "one_hot":
+        flat = np.zeros(int(np.prod(shape)))
+        flat[rng.integers(flat.size)] = 1.0
+        return flat.reshape(shape)
+    if kind == "distribution":
+        raw = rng.uniform(0.1, 1.0, size=shape)
+        return raw / raw.sum()
+    return rng.uniform(0.1, 1.0, size=shape)
+
+
+def points(network: Network) -> list[Point]:
+    rng = np.random.default_rng(SEED)
+    return [Point(network, sizes, sample(network, sizes, rng)) for sizes in size_settings(network)]
+
+
+# --- checking ------------------------------------------------------------------------------
+
+
+def check_block(block: Block, point: Point) -> int:
+    """Compare each step with the one before and with finite differences; return values compared."""
+    order = _order_of(block.lhs)
+    reference = point.evaluate(block.lhs, order)
+    previous = None
+    for number, step in enumerate(block.steps):
+        value = point.evaluate(step.expr, order)
+        if previous is not None and not np.allclose(value, previous, rtol=STEP_TOLERANCE, atol=STEP_TOLERANCE):
+            raise VerificationError(_failure(block, number, step, value, previous, "the line before"))
+        if not np.allclose(value, reference, rtol=FD_TOLERANCE, atol=FD_TOLERANCE):
+            raise VerificationError(_failure(block, number, step, value, reference, "finite differences"))
+        previous = value
+    return len(block.steps) * int(np.size(reference))
+
+
+def _order_of(lhs: Partial) -> tuple:
+    axes = []
+    for part in (lhs.numerator, lhs.denominator):
+        if isinstance(part, sp.Indexed):
+            axes += [i for i in part.indices if i not in axes]
+    return tuple(axes)
+
+
+def _failure(block, number, step, value, expected, against) -> str:
+    gap = float(np.max(np.abs(value - expected)))
+    return (f"step {number + 1} ({step.rule}) of {block.lhs} does not agree with {against}: "
+            f"largest difference {gap:.3g}")
+
+
+def verify(engine: Engine, names: list[str]) -> Report:
+    """Check every block that the gradients with respect to ``names`` are derived from."""
+    blocks: list[Block] = []
+    for name in names:
+        for block in engine.gradient_of(name).blocks:
+            if block not in blocks:
+                blocks.append(block)
+    compared = 0
+    all_points = points(engine.network)
+    for point in all_points:
+        for block in blocks:
+            compared += check_block(block, point)
+    return Report(tuple({str(d): v for d, v in p.sizes.items()} for p in all_points),
+                  sum(len(b.steps) for b in blocks), compared, tuple(names))
