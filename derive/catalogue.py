@@ -1,23 +1,22 @@
-"""The built-in network: the one in every backpropagation question about softmax."""
+"""The built-in catalogue: the example specs shipped with derive (examples/ in the source tree)."""
 from __future__ import annotations
 
-from .spec import network_from_dict
+from pathlib import Path
 
-SOFTMAX_CROSS_ENTROPY = {
-    "title": "Softmax with cross-entropy after an affine layer",
-    "layers": [
-        {"type": "affine", "input": "y", "output": "z", "weight": "w", "bias": "b"},
-        {"type": "softmax", "input": "z", "output": "o"},
-    ],
-    "loss": {"type": "cross_entropy", "input": "o", "target": "t", "targets": "one_hot"},
-    "derive": {"wrt": ["o", "z", "w", "b", "y"]},
-}
+from .notation import Network
+from .spec import load_spec
 
-BUILTIN = {"softmax-cross-entropy": SOFTMAX_CROSS_ENTROPY}
+DEFAULT = "softmax-cross-entropy"
 
 
-def builtin_network(name: str = "softmax-cross-entropy", **loss_overrides):
-    data = BUILTIN[name]
-    if loss_overrides:
-        data = {**data, "loss": {**data["loss"], **loss_overrides}}
-    return network_from_dict(data, origin=f"built-in network '{name}'", slug=name)
+def catalogue_dir() -> Path:
+    installed = Path(__file__).parent / "examples"
+    return installed if installed.is_dir() else Path(__file__).resolve().parent.parent / "examples"
+
+
+def catalogue_specs() -> list[Path]:
+    return sorted(catalogue_dir().glob("*.toml"))
+
+
+def builtin_network(name: str = DEFAULT) -> Network:
+    return load_spec(catalogue_dir() / f"{name}.toml")

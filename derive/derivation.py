@@ -142,47 +142,44 @@ class Engine:
             return block
 
         free = {i.name for i in indices}
-        chain_terms, substituted, references, depends, names = [], [], [], [], []
+        chain_terms, substituted, through, used, references = [], [], [], [], []
         for consumer in consumers:
             if consumer is loss:
                 local = self.local(loss, name)
-                local_value = self.instantiate(local, indices, free)
                 chain_terms.append(Partial(loss.lhs, variable))
-                substituted.append(local_value)
-                depends.append(local.key)
-                names.append((Partial(loss.lhs, variable), local_value))
+                substituted.append(self.instantiate(local, indices, free))
+                through.append(loss.lhs)
+                used.append(local.key)
                 continue
             upstream = self.gradient(consumer.output)
             local = self.local(consumer, name)
-            summed = self.indices_for(consumer.output, free | set(names_in(chain_terms)))
+            summed = self.indices_for(consumer.output, free | names_in(chain_terms))
             u = self.quantity(consumer.output, summed)
             context = free | {i.name for i in summed}
             local_value = self._instantiate_local(local, summed, indices, context)
-            upstream_ref = Partial(loss.lhs, u)
             if _compact(upstream.result):
                 upstream_value = self.instantiate(upstream, summed, context)
+                used.append(upstream.key)
             else:
-                upstream_value = upstream_ref
-                references.append(consumer.output)
+                upstream_value = Partial(loss.lhs, u)
+                references.append(upstream.key)
+            used.append(local.key)
+            chain = sp.Mul(Partial(loss.lhs, u), Partial(u, variable), evaluate=False)
             product = _product(upstream_value, local_value)
-            chain = Partial(loss.lhs, u) * Partial(u, variable)
             for idx in reversed(summed):
                 chain, product = summation(chain, idx), summation(product, idx)
             chain_terms.append(chain)
             substituted.append(product)
-            depends += [upstream.key, local.key]
-            names += [(Partial(loss.lhs, u), upstream_value), (Partial(u, variable), local_value)]
+            through.append(u)
 
-        steps = [R.Step(sp.Add(*chain_terms), "chain_rule", {"consumers": consumers})]
-        steps.append(R.Step(sp.Add(*substituted), "substitute",
-                            {"equations": [(lhs_, value) for lhs_, value in names if lhs_ != value]}))
+        steps = [R.Step(sp.Add(*chain_terms), "chain_rule", {"through": through, "variable": variable})]
+        steps.append(R.Step(sp.Add(*substituted), "substitute", {"blocks": used}))
         steps += R.simplify(steps[-1].expr, self.context, self.rules)
         if references:
-            expanded = self._expand_references(steps[-1].expr)
-            steps.append(R.Step(expanded, "substitute_derived", {
-                "names": references,
-                "equations": [(p, self._expand_references(p)) for p in
-                              sorted(steps[-2].expr.atoms(Partial), key=str)]}))
+            kept = sorted(steps[-1].expr.atoms(Partial), key=str)
+            steps.append(R.Step(self._expand_references(steps[-1].expr), "substitute_derived",
+                                {"references": kept, "blocks": references}))
+        depends = list(dict.fromkeys(used + references))
         block = Block(key, lhs, steps, "chain", None, depends)
         self.blocks[key] = block
         return block

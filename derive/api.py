@@ -1,0 +1,103 @@
+"""The Python API: a Derivation holds one network, its derived gradients, their checks and documents.
+
+    >>> from derive import Derivation
+    >>> d = Derivation.builtin()
+    >>> d.gradient("w").result
+    y[i]*(o[j] - t[j])
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from . import render as _render
+from .catalogue import builtin_network
+from .derivation import Engine, Gradient
+from .notation import Network
+from .printing import latex, text
+from .spec import load_spec, network_from_dict
+from .verify import Report, verify
+
+
+class Derivation:
+    def __init__(self, network: Network):
+        self.network = network
+        self.engine = Engine(network)
+        self._reports: dict[tuple[str, ...], Report] = {}
+
+    @classmethod
+    def builtin(cls, name: str | None = None) -> "Derivation":
+        return cls(builtin_network(name) if name else builtin_network())
+
+    @classmethod
+    def from_spec(cls, path: str | Path) -> "Derivation":
+        return cls(load_spec(path))
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Derivation":
+        return cls(network_from_dict(data))
+
+    @property
+    def wrt(self) -> list[str]:
+        """The gradients the spec asks for (all of them when it names none)."""
+        return list(self.network.wrt) or self.network.differentiable()
+
+    def gradient(self, name: str) -> Gradient:
+        if name not in self.network.differentiable():
+            raise KeyError(f"'{name}' is not a parameter, input or intermediate of this network "
+                           f"(these are: {', '.join(self.network.differentiable())})")
+        return self.engine.gradient_of(name)
+
+    def gradients(self, names: list[str] | None = None) -> list[Gradient]:
+        return [self.gradient(name) for name in (names or self.wrt)]
+
+    def verify(self, names: list[str] | None = None) -> Report:
+        """Check every step numerically; raises VerificationError on the first disagreement."""
+        key = tuple(names or self.wrt)
+        if key not in self._reports:
+            self.gradients(list(key))
+            self._reports[key] = verify(self.engine, list(key))
+        return self._reports[key]
+
+    def latex(self, names: list[str] | None = None) -> str:
+        return self._render("latex", names)
+
+    def markdown(self, names: list[str] | None = None) -> str:
+        return self._render("markdown", names)
+
+    def _render(self, fmt: str, names: list[str] | None) -> str:
+        names = list(names or self.wrt)
+        return _render.render(fmt, self.network, self.gradients(names), self.verify(names))
+
+    def text(self, name: str) -> str:
+        gradient = self.gradient(name)
+        indices = ",".join(i.name for i in gradient.indices)
+        lhs = f"dE/d{name}[{indices}]" if indices else f"dE/d{name}"
+        return f"{lhs} = {text(gradient.result)}\n"
+
+    def as_json(self, name: str) -> dict:
+        gradient = self.gradient(name)
+        report = self.verify([name])
+        return {
+            "wrt": name,
+            "indices": [i.name for i in gradient.indices],
+            "result": text(gradient.result),
+            "latex": latex(gradient.result),
+            "assumptions": self.assumptions(),
+            "steps": [{"equation": text(block.lhs), "rule": step.rule, "expression": text(step.expr)}
+                      for block in gradient.blocks for step in block.steps],
+            "verified": {"lines": report.steps_checked, "values": report.values_compared,
+                         "tolerance": report.tolerance},
+        }
+
+    def assumptions(self) -> list[str]:
+        network = self.network
+        if network.target is None:
+            return []
+        tensor = network.tensors[network.target]
+        index = tensor.natural_indices[0] if tensor.natural_indices else "j"
+        total = f"sum({index}, {network.target}[{index}])"
+        if network.targets == "one_hot":
+            return [f"targets are one-hot: {total} = 1"]
+        if network.targets == "distribution":
+            return [f"targets are a probability distribution: {total} = 1"]
+        return [f"targets are not assumed to sum to one: {total} is kept"]

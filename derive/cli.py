@@ -1,0 +1,136 @@
+"""The ``derive`` command: build documents, or print one gradient.
+
+    derive build [SPEC ...] [--out DIR]
+    derive gradient [SPEC] --wrt NAME [--format json|latex|markdown|text]
+
+Without a SPEC the built-in catalogue is used.  Every error is one line on stderr and a
+non-zero exit; a build renders everything in memory first and then replaces each file
+atomically, so a failure never leaves output/ half written.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from .api import Derivation
+from .catalogue import DEFAULT, catalogue_dir, catalogue_specs
+from .render import EXTENSIONS
+from .spec import SpecError
+from .verify import VerificationError
+
+EXIT_INPUT = 2
+EXIT_VERIFY = 3
+
+
+class UsageError(Exception):
+    """A command line that cannot be acted on."""
+
+
+class OutputError(Exception):
+    """An output directory or file that cannot be written."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise UsageError(message)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="derive", description="Step-by-step, verified gradients of neural networks.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    build = commands.add_parser("build", help="render derivation documents (LaTeX and Markdown)")
+    build.add_argument("specs", nargs="*", metavar="SPEC", help="network spec files (default: the built-in catalogue)")
+    build.add_argument("--out", default="output", metavar="DIR", help="output directory (default: output)")
+    gradient = commands.add_parser("gradient", help="print one gradient")
+    gradient.add_argument("spec", nargs="?", metavar="SPEC", help="network spec file (default: the built-in network)")
+    gradient.add_argument("--wrt", required=True, metavar="NAME", help="the quantity to differentiate by")
+    gradient.add_argument("--format", default="text", choices=["json", "latex", "markdown", "text"])
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = _parser().parse_args(argv)
+        if args.command == "build":
+            return build(args.specs, Path(args.out))
+        return gradient(args.spec, args.wrt, args.format)
+    except UsageError as error:
+        return _fail(f"{error} (see 'derive --help')", EXIT_INPUT)
+    except (SpecError, OutputError) as error:
+        return _fail(str(error), EXIT_INPUT)
+    except VerificationError as error:
+        return _fail(f"verification failed: {error}", EXIT_VERIFY)
+    except KeyboardInterrupt:
+        return _fail("interrupted; nothing was written", 130)
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"derive: error: {message}", file=sys.stderr)
+    return code
+
+
+def _derivation(spec: str | None) -> Derivation:
+    return Derivation.from_spec(spec) if spec else Derivation.from_spec(catalogue_dir() / f"{DEFAULT}.toml")
+
+
+def gradient(spec: str | None, name: str, fmt: str) -> int:
+    derivation = _derivation(spec)
+    if name not in derivation.network.differentiable():
+        where = spec or "the built-in network"
+        raise UsageError(f"{where}: --wrt '{name}' is not in the network "
+                        f"(choose from: {', '.join(derivation.network.differentiable())})")
+    if fmt == "json":
+        output = json.dumps(derivation.as_json(name), indent=2) + "\n"
+    elif fmt == "text":
+        derivation.verify([name])
+        output = derivation.text(name)
+    else:
+        output = getattr(derivation, fmt)([name])
+    sys.stdout.write(output)
+    return 0
+
+
+def build(specs: list[str], out: Path) -> int:
+    paths = [Path(s) for s in specs] or catalogue_specs()
+    documents: dict[str, str] = {}
+    for path in paths:
+        derivation = Derivation.from_spec(path)
+        slug = derivation.network.slug
+        for fmt, extension in EXTENSIONS.items():
+            documents[slug + extension] = getattr(derivation, fmt)()
+    _check_writable(out)
+    for filename, content in documents.items():
+        _write_atomically(out / filename, content)
+        print(out / filename)
+    return 0
+
+
+def _check_writable(out: Path) -> None:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OutputError(f"--out {out}: cannot create the directory ({error.strerror})") from None
+    if not out.is_dir() or not os.access(out, os.W_OK):
+        raise OutputError(f"--out {out}: not a writable directory")
+
+
+def _write_atomically(path: Path, content: str) -> None:
+    """Write next to the target, then rename: readers see the old file or the new, never half."""
+    temporary = None
+    try:
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
+            stream.write(content)
+        os.replace(temporary, path)
+    except OSError as error:
+        if temporary and os.path.exists(temporary):
+            os.unlink(temporary)
+        raise OutputError(f"--out {path.parent}: cannot write {path.name} ({error.strerror})") from None
+
+
+if __name__ == "__main__":
+    sys.exit(main())

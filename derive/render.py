@@ -1,0 +1,148 @@
+"""Render derivations to LaTeX and Markdown through the Jinja2 templates in templates/.
+
+This module prepares plain data (every formula already printed as TeX by printing.py);
+the wording and layout live in the templates.  Both formats share one Jinja environment
+with delimiters that do not collide with TeX braces: ``<< expr >>``, ``<% block %>``,
+``<# comment #>``.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import jinja2
+import sympy as sp
+
+from .derivation import Block, Gradient
+from .notation import Layer, Network, Partial
+from .printing import latex, name_tex
+from .verify import Report
+
+FORMATS = {"latex": "derivation.tex", "markdown": "derivation.md"}
+EXTENSIONS = {"latex": ".tex", "markdown": ".md"}
+
+_TEX_SPECIAL = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}",
+                "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "\\": r"\textbackslash{}"}
+_HTML_SPECIAL = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "*": r"\*", "_": r"\_", "`": r"\`",
+                 "[": r"\[", "]": r"\]", "$": r"\$", "\\": "\\\\", "#": r"\#"}
+
+
+def template_dir() -> Path:
+    """templates/ inside the installed package, or at the top of the source tree."""
+    installed = Path(__file__).parent / "templates"
+    return installed if installed.is_dir() else Path(__file__).resolve().parent.parent / "templates"
+
+
+def tex_escape(text: str) -> str:
+    return "".join(_TEX_SPECIAL.get(ch, ch) for ch in str(text))
+
+
+def markdown_escape(text: str) -> str:
+    return "".join(_HTML_SPECIAL.get(ch, ch) for ch in str(text))
+
+
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(template_dir())),
+        variable_start_string="<<", variable_end_string=">>",
+        block_start_string="<%", block_end_string="%>",
+        comment_start_string="<#", comment_end_string="#>",
+        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined, autoescape=False)
+    env.filters["tex_escape"] = tex_escape
+    env.filters["md_escape"] = markdown_escape
+    return env
+
+
+def render(fmt: str, network: Network, gradients: list[Gradient], report: Report) -> str:
+    template = environment().get_template(FORMATS[fmt])
+    return template.render(**document(network, gradients, report))
+
+
+def document(network: Network, gradients: list[Gradient], report: Report) -> dict:
+    """Everything the templates show, as strings and lists."""
+    blocks: list[Block] = []
+    for gradient in gradients:
+        for block in gradient.blocks:
+            if block not in blocks:
+                blocks.append(block)
+    numbers = {block.key: n for n, block in enumerate(blocks, start=1)}
+    for gradient in gradients:   # a gradient that is a local block is known by both keys
+        numbers.setdefault(("gradient", gradient.wrt), numbers[gradient.block.key])
+    return {
+        "title": network.title,
+        "equations": [_equation(layer) for layer in network.equations],
+        "quantities": [_quantity(t) for t in network.tensors.values() if t.role != "loss"],
+        "loss": latex(network.loss.lhs),
+        "targets": _targets(network),
+        "blocks": [_block(block, numbers) for block in blocks],
+        "results": [_result(gradient, numbers) for gradient in gradients],
+        "verification": _verification(report),
+    }
+
+
+def _equation(layer: Layer) -> dict:
+    return {"kind": layer.kind.replace("_", " "), "lhs": latex(layer.lhs), "rhs": latex(layer.rhs)}
+
+
+def _quantity(tensor) -> dict:
+    dims = [str(d) for d in tensor.dims]
+    indices = "".join(tensor.natural_indices) if all(len(i) == 1 for i in tensor.natural_indices) \
+        else ",".join(tensor.natural_indices)
+    symbol = f"{name_tex(tensor.name)}_{{{indices}}}" if indices else name_tex(tensor.name)
+    return {"symbol": symbol, "name": name_tex(tensor.name), "role": tensor.role,
+            "shape": r" \times ".join(dims)}
+
+
+def _targets(network: Network) -> dict | None:
+    if network.target is None:
+        return None
+    tensor = network.tensors[network.target]
+    index = tensor.natural_indices[0] if tensor.natural_indices else "j"
+    return {"name": name_tex(network.target), "kind": network.targets,
+            "sum": rf"\sum_{{{index}}} {name_tex(network.target)}_{{{index}}}"}
+
+
+def _block(block: Block, numbers: dict) -> dict:
+    heading = {"kind": block.kind, "lhs": latex(block.lhs), "wrt": latex(block.lhs.denominator)}
+    if block.layer is not None:
+        heading["layer"] = block.layer.kind.replace("_", " ")
+        heading["of"] = latex(block.layer.lhs)
+        heading["wrt"] = latex(block.lhs.denominator)
+    return {
+        "number": numbers[block.key],
+        "heading": heading,
+        "lhs": latex(block.lhs),
+        "steps": [{"tex": latex(step.expr), "rule": step.rule, "detail": _detail(step.detail, numbers)}
+                  for step in block.steps],
+    }
+
+
+def _result(gradient: Gradient, numbers: dict) -> dict:
+    return {"wrt": name_tex(gradient.wrt), "lhs": latex(gradient.block.lhs),
+            "tex": latex(gradient.result), "number": numbers[gradient.block.key]}
+
+
+def _detail(value, numbers):
+    """Rule details as TeX strings (and block keys as equation numbers) for the reason texts."""
+    if isinstance(value, dict):
+        return {key: _detail(item, numbers) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        if value and value[0] in ("gradient", "local") and isinstance(value[1], str):
+            return numbers.get(tuple(value), "?")
+        return [_detail(item, numbers) for item in value]
+    if isinstance(value, Layer):
+        return _equation(value)
+    if isinstance(value, (sp.Basic, Partial)):
+        return latex(value)
+    return value
+
+
+def _verification(report: Report) -> dict:
+    return {
+        "sizes": [", ".join(f"{name} = {size}" for name, size in sizes.items()) for sizes in report.sizes],
+        "steps": report.steps_checked,
+        "values": report.values_compared,
+        "tolerance": f"10^{{{round(math.log10(report.tolerance))}}}",
+        "fd_step": f"10^{{{round(math.log10(report.fd_step))}}}",
+    }
