@@ -279,12 +279,14 @@ def pull_out_constant(expr, ctx):
 
 @rule("multiply_out")
 def multiply_out(expr, ctx):
-    """Multiply out the product; terms cancel."""
-    if not isinstance(expr, (sp.Mul, sp.Add)) or expr.has(sp.Sum):
+    """Multiply out the product (over a common denominator); terms cancel."""
+    if not isinstance(expr, (sp.Mul, sp.Add)) or expr.has(sp.Sum, Partial):
         return None
-    expanded = sp.expand_mul(expr)
-    if sp.count_ops(expanded) < sp.count_ops(expr):
-        return expanded, {}
+    candidates = [c for c in (sp.expand_mul(expr), sp.cancel(expr))
+                  if not sp.fraction(c)[1].has(sp.Add)]  # a bracket left below a fraction bar reads worse
+    best = min(candidates, key=sp.count_ops, default=None)
+    if best is not None and sp.count_ops(best) < sp.count_ops(expr):
+        return best, {}
     return None
 
 
@@ -318,10 +320,9 @@ def common_factor(expr, ctx):
         common = counters[0]
         for counter in counters[1:]:
             common &= counter
-        common = Counter({f: c for f, c in common.items() if not f.is_Number})
         if not common:
             return None
-        factor = sp.Mul(*[f ** c for f, c in common.items()])
+        factor = sp.Mul(*[base ** (sign * count) for (base, sign), count in common.items()])
         pulled.append(factor)
         return factor * sp.Add(*[term / factor for term in node.args])
     new = rewrite(expr, visit)
@@ -329,10 +330,12 @@ def common_factor(expr, ctx):
 
 
 def _plain_factors(term):
+    """(base, +1 or -1) once per unit of integer power: x**2/y gives (x, 1), (x, 1), (y, -1)."""
     for base, power in term.as_powers_dict().items():
-        if isinstance(power, sp.Integer) and power > 0:
-            for _ in range(int(power)):
-                yield base
+        if base.is_Number or not (isinstance(power, sp.Integer) or isinstance(power, int)):
+            continue
+        for _ in range(abs(int(power))):
+            yield base, (1 if power > 0 else -1)
 
 
 # --- the driver ----------------------------------------------------------------------------
