@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 import sympy as sp
 
 from . import rules as R
-from .notation import (Layer, Network, Partial, bound_indices, free_indices, make_index,
-                       rename_bound, summation)
+from .notation import (DirectPartial, Layer, Network, Partial, bound_indices, free_indices,
+                       make_index, rename_bound, summation)
 
 INDEX_NAMES = tuple("klijabcdefghuv") + tuple(f"i{k}" for k in range(1, 50))
 
@@ -111,7 +111,8 @@ class Engine:
         variable = self.quantity(wrt, wrt_indices)
         taken = {i.name for i in out_indices} | {i.name for i in wrt_indices}
         definition = rename_bound(layer.rhs, taken, self.pool)
-        lhs = Partial(layer.lhs, variable)
+        direct = layer is self.network.loss and len(self.network.consumers(wrt)) > 1
+        lhs = (DirectPartial if direct else Partial)(layer.lhs, variable)
         steps = [R.Step(sp.Derivative(definition, variable), "definition", {"layer": layer})]
         before = R.simplify(definition, self.context, R.rules_named("log_of_exp", "log_of_quotient"))
         steps += [R.Step(sp.Derivative(s.expr, variable), s.rule, s.detail) for s in before]
@@ -146,7 +147,7 @@ class Engine:
         for consumer in consumers:
             if consumer is loss:
                 local = self.local(loss, name)
-                chain_terms.append(Partial(loss.lhs, variable))
+                chain_terms.append(local.lhs)
                 substituted.append(self.instantiate(local, indices, free))
                 through.append(loss.lhs)
                 used.append(local.key)

@@ -223,3 +223,27 @@ def _order(tensor: Tensor, layers) -> int:
         if tensor.name == names[0]:
             return 2 * number + 1
     return 10**6
+
+
+def parse_expression(network: Network, text: str, free: tuple[str, ...] = ()) -> sp.Expr:
+    """Read an expression over the network's names (e.g. a JSON ``result``) back into SymPy.
+
+    ``free`` names its free indices; each index takes the range of the tensor axes it labels.
+    """
+    from .parse import parse_equation
+    subscripts = f"[{','.join(free)}]" if free else ""
+    equation = parse_equation(f"result{subscripts} = {text}")
+    dims: dict = {}
+    for use in index_uses(equation):
+        tensor = network.tensors.get(use.tensor)
+        if tensor is not None and use.axis < len(tensor.dims):
+            dims.setdefault(use.scope, tensor.dims[use.axis])
+    missing = [scope[-1] for scope in _all_scopes(equation) if scope not in dims]
+    if missing:
+        raise NetworkError("", f"cannot tell the range of index '{missing[0]}' in '{text}'")
+    _, expr = to_sympy(equation, lambda scope: make_index(scope[-1], dims[scope]))
+    return expr
+
+
+def _all_scopes(equation: Equation):
+    return {use.scope for use in index_uses(equation) if use.tensor != "result"}

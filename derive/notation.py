@@ -46,7 +46,14 @@ class Partial(sp.Expr):
         return sp.S.Zero
 
 
-LOSS = sp.Symbol("E")
+class DirectPartial(Partial):
+    """The loss's own partial derivative, holding every other quantity fixed.
+
+    Needed only when the loss uses a quantity that also reaches it through other layers;
+    then dE/dX (total) and this direct part differ.
+    """
+
+
 
 TARGET_KINDS = ("one_hot", "distribution", "unnormalized")
 

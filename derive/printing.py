@@ -132,6 +132,9 @@ class IndexLatexPrinter(ReadingOrder, LatexPrinter):
     def _print_Partial(self, expr):
         return rf"\frac{{\partial {self._print(expr.numerator)}}}{{\partial {self._print(expr.denominator)}}}"
 
+    def _print_DirectPartial(self, expr):
+        return rf"\left.{self._print_Partial(expr)}\right|_{{\text{{direct}}}}"
+
     def _print_Derivative(self, expr):
         (variable, _), = expr.variable_count
         inner = self._print(expr.expr)
@@ -193,6 +196,9 @@ class IndexTextPrinter(ReadingOrder, StrPrinter):
 
     def _print_Partial(self, expr):
         return f"d({self._print(expr.numerator)})/d({self._print(expr.denominator)})"
+
+    def _print_DirectPartial(self, expr):
+        return f"direct {self._print_Partial(expr)}"
 
 
 _LATEX = IndexLatexPrinter()

@@ -142,7 +142,7 @@ def _verification(report: Report) -> dict:
     return {
         "sizes": [", ".join(f"{name} = {size}" for name, size in sizes.items()) for sizes in report.sizes],
         "steps": report.steps_checked,
-        "values": report.values_compared,
+        "compared": report.values_compared,
         "tolerance": f"10^{{{round(math.log10(report.tolerance))}}}",
         "fd_step": f"10^{{{round(math.log10(report.fd_step))}}}",
     }

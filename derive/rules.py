@@ -117,8 +117,8 @@ def log_of_quotient(expr, ctx):
     def visit(node):
         if isinstance(node, sp.log) and isinstance(node.args[0], sp.Mul):
             found.append(node)
-            return sp.Add(*[exponent * sp.log(base)
-                            for base, exponent in node.args[0].as_powers_dict().items()])
+            return sp.Add(*[f.exp * sp.log(f.base) if isinstance(f, sp.Pow) else sp.log(f)
+                            for f in node.args[0].args])
         return None
     new = rewrite(expr, visit)
     return (new, {"logs": found}) if found else None

@@ -14,7 +14,7 @@ import numpy as np
 import sympy as sp
 
 from .derivation import Block, Engine
-from .notation import Network, Partial, index_range, relu, sigmoid
+from .notation import DirectPartial, Network, Partial, index_range, relu, sigmoid
 
 STEP_TOLERANCE = 1e-9
 FD_TOLERANCE = 1e-6
@@ -65,24 +65,32 @@ class Point:
         array, axes = evaluate(expr, self.values, self.size, self.jacobian)
         return _align(array, axes, tuple(order), self.size)
 
-    def jacobian(self, numerator: str, denominator: str) -> np.ndarray:
-        """d numerator / d denominator by central differences, axes: numerator's then denominator's."""
-        key = (numerator, denominator)
+    def jacobian(self, numerator: str, denominator: str, total: bool) -> np.ndarray:
+        """d numerator / d denominator by central differences, axes: numerator's then denominator's.
+
+        ``total``: through the whole forward pass (dE/dX); otherwise the partial derivative of
+        the numerator's own defining equation, every other quantity held fixed (dU/dX).
+        """
+        key = (numerator, denominator, total)
         if key not in self._jacobians:
-            point = self.base if denominator in self.base else self.values
-            x = np.array(point[denominator], dtype=float)
-            out_shape = np.shape(self.values[numerator])
-            result = np.zeros(out_shape + x.shape)
+            x = np.array(self.values[denominator], dtype=float)
+            result = np.zeros(np.shape(self.values[numerator]) + x.shape)
             for position in np.ndindex(*x.shape):
                 shifted = []
                 for sign in (1.0, -1.0):
                     moved = x.copy()
                     moved[position] += sign * FD_STEP
-                    shifted.append(forward(self.network, self.sizes, self.values,
-                                           override={denominator: moved})[numerator])
+                    shifted.append(self._value_with(numerator, denominator, moved, total))
                 result[(Ellipsis, *position)] = (shifted[0] - shifted[1]) / (2 * FD_STEP)
             self._jacobians[key] = result
         return self._jacobians[key]
+
+    def _value_with(self, numerator: str, denominator: str, moved: np.ndarray, total: bool):
+        if total:
+            return forward(self.network, self.sizes, self.values, override={denominator: moved})[numerator]
+        layer = self.network.defining(numerator)
+        array, axes = evaluate(layer.rhs, {**self.values, denominator: moved}, self.size, None)
+        return _align(array, axes, layer.indices, self.size)
 
 
 def forward(network: Network, sizes: dict, values: dict, override: dict | None = None) -> dict:
@@ -128,7 +136,8 @@ def evaluate(expr, values: dict, size, jacobian):
             return array.sum(axis=axes.index(idx)), tuple(a for a in axes if a != idx)
         return array * size(idx), axes
     if isinstance(expr, sp.Derivative):
-        return evaluate(expr.doit(), values, size, jacobian)
+        # diff, not doit(): doit would also try to sum every Sum in closed form
+        return evaluate(sp.diff(expr.expr, *expr.variables), values, size, jacobian)
     if isinstance(expr, Partial):
         return _partial(expr, jacobian)
     if expr.func in _ELEMENTWISE:
@@ -141,7 +150,8 @@ def _partial(expr: Partial, jacobian):
     numerator, denominator = expr.numerator, expr.denominator
     num_name = str(numerator.base.label) if isinstance(numerator, sp.Indexed) else numerator.name
     den_name = str(denominator.base.label) if isinstance(denominator, sp.Indexed) else denominator.name
-    array = jacobian(num_name, den_name)
+    total = num_name == jacobian.__self__.network.loss.output and not isinstance(expr, DirectPartial)
+    array = jacobian(num_name, den_name, total)
     num_axes = tuple(numerator.indices) if isinstance(numerator, sp.Indexed) else ()
     den_axes = tuple(denominator.indices) if isinstance(denominator, sp.Indexed) else ()
     axes = num_axes + den_axes

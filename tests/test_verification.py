@@ -1,0 +1,49 @@
+"""The step verifier catches wrong steps, and every example passes it."""
+import pytest
+import sympy as sp
+
+from derive import Derivation, VerificationError
+from derive.derivation import Engine
+from derive.rules import CATALOGUE, Rule
+from derive.verify import verify
+
+from conftest import EXAMPLES
+from helpers import matches_finite_differences
+
+
+def _drop_off_diagonal(expr, ctx):
+    """The classic mistake: treat d o_j / d z_k as if only k = j mattered (delta -> 1)."""
+    if not expr.has(sp.KroneckerDelta) or expr.has(sp.Sum):
+        return None
+    return expr.replace(lambda e: isinstance(e, sp.KroneckerDelta), lambda e: sp.S.One), {}
+
+
+def _forget_the_minus_sign(expr, ctx):
+    if expr.could_extract_minus_sign() and not expr.has(sp.Sum):
+        return -expr, {}
+    return None
+
+
+@pytest.mark.parametrize("wrong", [_drop_off_diagonal, _forget_the_minus_sign])
+def test_a_deliberately_wrong_step_is_caught(seed, wrong):
+    engine = Engine(seed.network, [Rule("wrong", wrong), *CATALOGUE])
+    with pytest.raises(VerificationError, match="step .* \\(wrong\\)"):
+        verify(engine, ["z"])
+
+
+def test_a_wrong_local_derivative_is_caught_against_finite_differences(seed):
+    engine = Engine(seed.network)
+    block = engine.local(seed.network.defining("o"), "z")
+    o, z = block.lhs.numerator, block.lhs.denominator
+    block.steps[-1] = type(block.steps[-1])(o * (1 - o), "wrong")  # the seed question's error
+    with pytest.raises(VerificationError, match="finite differences|line before"):
+        verify(engine, ["o", "z"])
+
+
+@pytest.mark.parametrize("spec", sorted(EXAMPLES.glob("*.toml")), ids=lambda p: p.stem)
+def test_every_example_passes_the_step_verifier(spec):
+    derivation = Derivation.from_spec(spec)
+    report = derivation.verify()
+    assert report.steps_checked > 0 and report.values_compared > 0
+    for gradient in derivation.gradients():
+        assert matches_finite_differences(derivation.network, gradient)
