@@ -132,6 +132,7 @@ def _check(text: str, node: ast.AST, indices: set[str]) -> None:
             raise EquationError(text, f"index '{node.id}' is used as a value", node.col_offset)
     elif isinstance(node, ast.Subscript):
         if not isinstance(node.value, ast.Name):
+            _check(text, node.value, indices)  # names the construct (attribute access, a call, ...)
             raise EquationError(text, "only names can carry subscripts", node.col_offset)
         _name(text, node.value, node.value.id)
         _bound(text, node, _subscripts(text, node), indices)

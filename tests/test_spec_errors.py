@@ -1,0 +1,131 @@
+"""Bad specs: one line naming the file, the layer and the field; exit 2; nothing written."""
+import pytest
+
+from derive import SpecError, load_spec
+from derive.parse import EquationError, parse_equation
+
+from test_cli import assert_one_line_error, run
+
+GOOD_LAYERS = '''
+[[layers]]
+type = "affine"
+input = "x"
+output = "z"
+weight = "w"
+
+[[layers]]
+type = "softmax"
+input = "z"
+output = "o"
+'''
+GOOD_LOSS = '''
+[loss]
+type = "cross_entropy"
+input = "o"
+target = "t"
+targets = "one_hot"
+'''
+
+CASES = {
+    "unknown layer type": (GOOD_LAYERS.replace('"softmax"', '"softmaxx"') + GOOD_LOSS,
+                           ["layer 2", "unknown layer type 'softmaxx'"]),
+    "unknown loss type": (GOOD_LAYERS + GOOD_LOSS.replace("cross_entropy", "hinge"),
+                          ["[loss]", "unknown loss type 'hinge'"]),
+    "used before defined": (GOOD_LAYERS.replace('input = "z"', 'input = "q"') + '''
+[[layers]]
+type = "tanh"
+input = "z"
+output = "q"
+''' + GOOD_LOSS, ["layer 2 (softmax)", "'q' is used before it is defined"]),
+    "defined twice": (GOOD_LAYERS + '''
+[[layers]]
+type = "tanh"
+input = "o"
+output = "z"
+''' + GOOD_LOSS, ["layer 3 (tanh)", "'z'"]),
+    "mismatched ranks": (GOOD_LAYERS + '''
+[[layers]]
+type = "custom"
+define = "p[j] = o[j] * w[j]"
+''' + GOOD_LOSS.replace('input = "o"', 'input = "p"'), ["layer 3 (custom)", "'w' has 1 indices here but 2"]),
+    "mismatched declared ranges": (GOOD_LAYERS + GOOD_LOSS + '''
+[dimensions]
+x = ["d"]
+w = ["e", "f"]
+''', ["[dimensions].w", "mismatched index ranges", "'d'"]),
+    "wrt not in network": (GOOD_LAYERS + GOOD_LOSS + '''
+[derive]
+wrt = ["w", "v"]
+''', ["[derive].wrt", "'v'"]),
+    "unsafe equation": (GOOD_LAYERS + '''
+[[layers]]
+type = "custom"
+define = "p[j] = __import__('os').getpid()"
+''' + GOOD_LOSS, ["layer 3 (custom) field 'define'", "__import__"]),
+    "attribute access": (GOOD_LAYERS + '''
+[[layers]]
+type = "custom"
+define = "p[j] = o.real[j]"
+''' + GOOD_LOSS, ["layer 3 (custom) field 'define'", "attribute access", "column 8"]),
+    "lambda": (GOOD_LAYERS + '''
+[[layers]]
+type = "custom"
+define = "p[j] = (lambda: o)()"
+''' + GOOD_LOSS, ["layer 3 (custom) field 'define'"]),
+    "unknown function": (GOOD_LAYERS + '''
+[[layers]]
+type = "custom"
+define = "p[j] = softplus(o[j])"
+''' + GOOD_LOSS, ["layer 3 (custom) field 'define'", "unknown function 'softplus'"]),
+    "malformed equation": (GOOD_LAYERS + '''
+[[layers]]
+type = "custom"
+define = "p[j] = o[j] +"
+''' + GOOD_LOSS, ["layer 3 (custom) field 'define'", "syntax error", "p[j] = o[j] +"]),
+    "loss not scalar": (GOOD_LAYERS + '''
+[loss]
+type = "custom"
+define = "E[j] = -t[j]*log(o[j])"
+target = "t"
+''', ["[loss] (custom)", "must be a scalar"]),
+    "toml syntax": (GOOD_LAYERS + "[loss\n", ["TOML syntax error"]),
+    "missing field": (GOOD_LAYERS.replace('weight = "w"\n', "") + GOOD_LOSS,
+                      ["layer 1 (affine)", "missing field 'weight'"]),
+    "missing loss": (GOOD_LAYERS, ["missing table [loss]"]),
+    "invalid name": (GOOD_LAYERS.replace('output = "o"', 'output = "o[0]"') + GOOD_LOSS,
+                     ["layer 2 (softmax) field 'output'", "not a valid name"]),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_bad_spec_is_one_clear_line_and_nothing_is_written(case, tmp_path):
+    text, fragments = CASES[case]
+    spec = tmp_path / "net.toml"
+    spec.write_text(text)
+    out = tmp_path / "out"
+    assert_one_line_error(run("build", str(spec), "--out", str(out)), str(spec), *fragments)
+    assert not out.exists()
+
+
+def test_good_spec_builds(tmp_path):
+    spec = tmp_path / "net.toml"
+    spec.write_text(GOOD_LAYERS + GOOD_LOSS)
+    assert load_spec(spec).differentiable() == ["w", "x", "z", "o"]
+
+
+@pytest.mark.parametrize("text", ["p[j] = __import__('os').system('true')", "p[j] = o[j].conjugate()",
+                                  "p[j] = [o][0]", "p[j] = o[j] if o[j] else 1", "p[j] = 'a'",
+                                  "import os", "p[j] = o[j]; q = 1", "p[j] = o[k]", "p[j+1] = o[j]"])
+def test_parser_rejects_everything_outside_the_syntax(text):
+    with pytest.raises(EquationError):
+        parse_equation(text)
+
+
+def test_parser_error_points_at_the_problem():
+    with pytest.raises(EquationError) as error:
+        parse_equation("o[j] = exp(z[j]) / summ(k, exp(z[k]))")
+    assert "unknown function 'summ'" in str(error.value) and "column 20" in str(error.value)
+
+
+def test_spec_error_is_a_value_error():
+    assert issubclass(SpecError, ValueError)
