@@ -48,7 +48,6 @@ class Gradient:
     wrt: str
     block: Block
     blocks: list[Block]
-    assumptions: list[str]
 
     @property
     def result(self) -> sp.Expr:
@@ -176,10 +175,6 @@ class Engine:
         steps = [R.Step(sp.Add(*chain_terms), "chain_rule", {"through": through, "variable": variable})]
         steps.append(R.Step(sp.Add(*substituted), "substitute", {"blocks": used}))
         steps += R.simplify(steps[-1].expr, self.context, self.rules)
-        if references:
-            kept = sorted(steps[-1].expr.atoms(Partial), key=str)
-            steps.append(R.Step(self._expand_references(steps[-1].expr), "substitute_derived",
-                                {"references": kept, "blocks": references}))
         depends = list(dict.fromkeys(used + references))
         block = Block(key, lhs, steps, "chain", None, depends)
         self.blocks[key] = block
@@ -192,32 +187,36 @@ class Engine:
         renamed = rename_bound(local.result, context | {i.name for i in mapping.values()}, self.pool)
         return _simultaneous(renamed, mapping)
 
-    def _expand_references(self, expr):
-        """Replace every dE/dU_b that is kept by reference with U's derived result."""
+    def _expand_references(self, expr, taken: set[str]):
+        """Replace every dE/dU_b kept by reference with U's derived result, recursively."""
         def visit(node):
-            if isinstance(node, Partial) and node.numerator == self.network.loss.lhs:
+            if type(node) is Partial and node.numerator == self.network.loss.lhs:
                 block = self.gradient(str(node.denominator.base.label))
-                taken = {i.name for i in free_indices(expr)} | {i.name for i in bound_indices(expr)}
-                return self._expand_references(self.instantiate(block, node.denominator.indices, taken))
+                value = self.instantiate(block, node.denominator.indices, taken)
+                taken.update(names_in([value]))
+                return self._expand_references(value, taken)
             return None
         return R.rewrite(expr, visit)
 
     def gradient_of(self, name: str) -> Gradient:
+        """dE/d(name) with every block it needs; its result uses only the network's own names."""
         block = self.gradient(name)
-        ordered: list[Block] = []
+        ordered: dict[tuple, Block] = {}
 
         def collect(b: Block):
             for dep in b.depends:
                 collect(self.blocks[dep])
-            if b not in ordered:
-                ordered.append(b)
+            ordered.setdefault(b.key, b)
         collect(block)
-        return Gradient(name, block, ordered, self.assumptions())
-
-    def assumptions(self) -> list[str]:
-        if self.network.target is None:
-            return []
-        return [f"targets:{self.network.targets}"]
+        references = sorted(block.result.atoms(Partial), key=str)
+        if references:
+            # derived once and referred to above; written out only here, at the end
+            expanded = self._expand_references(block.result, names_in([block.result]))
+            keys = [("gradient", str(p.denominator.base.label)) for p in references]
+            final = R.Step(expanded, "substitute_derived", {"references": references, "blocks": keys})
+            block = Block(block.key, block.lhs, [*block.steps, final], block.kind, block.layer, block.depends)
+            ordered[block.key] = block
+        return Gradient(name, block, list(ordered.values()))
 
 
 def names_in(exprs) -> set[str]:

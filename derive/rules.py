@@ -55,8 +55,8 @@ def rewrite(expr, visit):
     """Rebuild ``expr`` bottom-up, replacing each node by ``visit(node)`` (or keeping it on None)."""
     if expr.args and not isinstance(expr, (sp.Indexed, sp.Idx)):
         if isinstance(expr, sp.Sum):
-            (idx, lo, hi), = expr.limits
-            node = sp.Sum(rewrite(expr.function, visit), (idx, lo, hi))
+            body = rewrite(expr.function, visit)
+            node = sp.Sum(body, *expr.limits) if body is not expr.function else expr
         else:
             args = [rewrite(arg, visit) for arg in expr.args]
             node = expr.func(*args) if args != list(expr.args) else expr
@@ -149,11 +149,13 @@ def contract_delta(expr, ctx):
 def fold_definition(expr, ctx):
     """Name a layer's output back: e^{z_j} / sum_k e^{z_k} = o_j."""
     used = []
+    present = _base_names(expr)
+    candidates = [layer for layer in ctx.definitions if _base_names(layer.rhs) <= present]
 
     def visit(node):
         if isinstance(node, (sp.Sum, sp.Indexed, sp.Idx, sp.KroneckerDelta)) or not node.args:
             return None
-        for layer in ctx.definitions:
+        for layer in candidates:
             folded = _fold_layer(node, layer)
             if folded is not None:
                 if layer not in used:
@@ -162,6 +164,10 @@ def fold_definition(expr, ctx):
         return node if used else None
     new = rewrite(expr, visit)
     return (new, {"layers": used}) if used and new != expr else None
+
+
+def _base_names(expr) -> set[str]:
+    return {str(node.base.label) for node in expr.atoms(sp.Indexed)}
 
 
 def _factor_counter(expr) -> tuple[Counter, dict]:

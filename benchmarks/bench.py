@@ -1,0 +1,106 @@
+"""derive's speed, measured in one run.  Prints figures and ratios; asserts nothing.
+
+    python benchmarks/bench.py
+
+1. In-process time to derive dE/dw of the seed network with all its steps (goal: median <= 50 ms).
+2. Whole-process time of `derive build` as a ratio to `python -c "import sympy, jinja2"` (goal <= 2.5).
+3. Derivation time against depth: L hidden tanh layers before softmax + cross-entropy,
+   gradient with respect to the first layer's weights (goal: linear, L = 16 within 1 s).
+4. The plain-SymPy route for comparison: explicit components z1..zn, diff, simplify.
+"""
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import sympy as sp
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from derive import network_from_dict  # noqa: E402
+from derive.catalogue import builtin_network  # noqa: E402
+from derive.derivation import Engine  # noqa: E402
+
+
+def timed(function, repeat):
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def seed_gradient():
+    network = builtin_network()
+    first = timed(lambda: Engine(network).gradient_of("w"), 1)[0]
+    times = timed(lambda: Engine(network).gradient_of("w"), 30)
+    steps = len(Engine(network).gradient_of("w").steps)
+    print("1. dE/dw of the seed network, all steps, in process")
+    print(f"   {steps} steps; first run {first * 1e3:.1f} ms; median of 30 runs {statistics.median(times) * 1e3:.1f} ms"
+          f" (goal <= 50 ms)")
+
+
+def process_time(command, repeat=5):
+    return statistics.median(timed(lambda: subprocess.run(command, cwd=ROOT, check=True, capture_output=True), repeat))
+
+
+def whole_process():
+    baseline = process_time([sys.executable, "-c", "import sympy, jinja2"])
+    with tempfile.TemporaryDirectory() as out:
+        seed = process_time([sys.executable, "-m", "derive", "build", "examples/softmax-cross-entropy.toml",
+                             "--out", out])
+        catalogue = process_time([sys.executable, "-m", "derive", "build", "--out", out], repeat=3)
+    print("2. whole process, median of runs")
+    print(f"   python -c 'import sympy, jinja2': {baseline:.2f} s")
+    print(f"   derive build (seed network, derived, verified, 2 documents): {seed:.2f} s, ratio {seed / baseline:.2f}"
+          f" (goal <= 2.5)")
+    print(f"   derive build (whole catalogue, {len(list((ROOT / 'examples').glob('*.toml')))} networks): "
+          f"{catalogue:.2f} s, ratio {catalogue / baseline:.2f}")
+
+
+def deep_network(depth: int) -> dict:
+    layers = [{"type": "affine", "input": "x", "output": "z1", "weight": "w1", "bias": "b1"}]
+    for level in range(1, depth + 1):
+        layers.append({"type": "tanh", "input": f"z{level}", "output": f"a{level}"})
+        layers.append({"type": "affine", "input": f"a{level}", "output": f"z{level + 1}",
+                       "weight": f"w{level + 1}", "bias": f"b{level + 1}"})
+    layers.append({"type": "softmax", "input": f"z{depth + 1}", "output": "o"})
+    return {"layers": layers, "loss": {"type": "cross_entropy", "input": "o", "target": "t",
+                                       "targets": "one_hot"}}
+
+
+def depth_scaling():
+    print("3. dE/dw1 against the number L of hidden tanh layers (in process, median of 3)")
+    previous = None
+    for depth in (1, 2, 4, 8, 16):
+        network = network_from_dict(deep_network(depth))
+        seconds = statistics.median(timed(lambda: Engine(network).gradient_of("w1"), 3))
+        growth = f", x{seconds / previous:.2f} for twice the depth" if previous else ""
+        print(f"   L = {depth:2d}: {seconds * 1e3:7.1f} ms ({seconds / depth * 1e3:.1f} ms per layer{growth})")
+        previous = seconds
+
+
+def plain_sympy():
+    print("4. plain SymPy, explicit components: E = -sum t_i log softmax_i, diff by z1, simplify")
+    for n in (2, 3, 4, 6):
+        z = sp.symbols(f"z1:{n + 1}")
+        t = sp.symbols(f"t1:{n + 1}")
+        total = sum(sp.exp(zi) for zi in z)
+        loss = -sum(ti * sp.log(sp.exp(zi) / total) for ti, zi in zip(t, z))
+        start = time.perf_counter()
+        sp.simplify(sp.diff(loss, z[0]))
+        seconds = time.perf_counter() - start
+        print(f"   n = {n}: {seconds * 1e3:8.1f} ms  (derive's index form does not depend on n)")
+
+
+if __name__ == "__main__":
+    seed_gradient()
+    whole_process()
+    depth_scaling()
+    plain_sympy()
