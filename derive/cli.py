@@ -24,6 +24,7 @@ from .verify import VerificationError
 
 EXIT_INPUT = 2
 EXIT_VERIFY = 3
+EXIT_INTERNAL = 70
 
 
 class UsageError(Exception):
@@ -66,6 +67,11 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(f"verification failed: {error}", EXIT_VERIFY)
     except KeyboardInterrupt:
         return _fail("interrupted; nothing was written", 130)
+    except Exception as error:  # a bug in derive itself: still one line, unless asked for more
+        if os.environ.get("DERIVE_DEBUG"):
+            raise
+        return _fail(f"internal error ({type(error).__name__}: {error}); "
+                     "rerun with DERIVE_DEBUG=1 for the traceback", EXIT_INTERNAL)
 
 
 def _fail(message: str, code: int) -> int:

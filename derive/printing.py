@@ -90,12 +90,19 @@ class IndexLatexPrinter(ReadingOrder, LatexPrinter):
             factors.append(tex)
         return " ".join(factors)
 
-    def _print_log(self, expr, exp=None):
+    def _operator(self, name: str, expr, exp=None) -> str:
+        """\\log o_j and \\tanh^{2} z_j without brackets around a single name; brackets otherwise."""
         argument = expr.args[0]
-        if isinstance(argument, (sp.Indexed, sp.Symbol)) and exp is None:
-            return rf"\log {self._print(argument)}"
-        tex = rf"\log\left({self._print(argument)}\right)"
-        return rf"{tex}^{{{exp}}}" if exp else tex
+        head = rf"\{name}^{{{exp}}}" if exp else rf"\{name}"
+        if isinstance(argument, (sp.Indexed, sp.Symbol)):
+            return rf"{head} {self._print(argument)}"
+        return rf"{head}\left({self._print(argument)}\right)"
+
+    def _print_log(self, expr, exp=None):
+        return self._operator("log", expr, exp)
+
+    def _print_tanh(self, expr, exp=None):
+        return self._operator("tanh", expr, exp)
 
     def _subscript(self, indices) -> str:
         names = [self._print(i) for i in indices]

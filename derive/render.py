@@ -61,14 +61,18 @@ def render(fmt: str, network: Network, gradients: list[Gradient], report: Report
 
 def document(network: Network, gradients: list[Gradient], report: Report) -> dict:
     """Everything the templates show, as strings and lists."""
-    blocks: list[Block] = []
+    chosen: dict[tuple, Block] = {}
     for gradient in gradients:
         for block in gradient.blocks:
-            if block not in blocks:
-                blocks.append(block)
+            # a requested gradient carries one more step (its result written out): show that one
+            if block.key not in chosen or len(block.steps) > len(chosen[block.key].steps):
+                chosen[block.key] = block
+    blocks = list(chosen.values())
     numbers = {block.key: n for n, block in enumerate(blocks, start=1)}
-    for gradient in gradients:   # a gradient that is a local block is known by both keys
-        numbers.setdefault(("gradient", gradient.wrt), numbers[gradient.block.key])
+    for block in blocks:  # the loss's own derivative is also the gradient when nothing else uses X
+        if block.layer is network.loss and isinstance(block.lhs.denominator, (sp.Indexed, sp.Symbol)):
+            name = str(getattr(block.lhs.denominator, "base", block.lhs.denominator))
+            numbers.setdefault(("gradient", name), numbers[block.key])
     return {
         "title": network.title,
         "equations": [_equation(layer) for layer in network.equations],

@@ -89,10 +89,18 @@ def _is_unevaluated(node):
 
 @rule("cancel")
 def cancel(expr, ctx):
-    """Multiply the substituted factors together; common factors cancel."""
-    if not any(_is_unevaluated(node) for node in sp.preorder_traversal(expr)):
+    """Multiply the substituted factors together; a factor above and below the line cancels."""
+    products = [node for node in sp.preorder_traversal(expr) if _is_unevaluated(node)]
+    if not products:
         return None
-    return rewrite(expr, lambda node: sp.Mul(*node.args) if _is_unevaluated(node) else None), {}
+    cancelled = []
+    for product in products:
+        powers = [arg.as_powers_dict() for arg in product.args]
+        for base in {b for p in powers for b, e in p.items() if e.is_negative}:
+            if any(p.get(base, sp.S.Zero).is_positive for p in powers) and base not in cancelled:
+                cancelled.append(base)
+    new = rewrite(expr, lambda node: sp.Mul(*node.args) if _is_unevaluated(node) else None)
+    return new, {"factors": cancelled}
 
 
 @rule("log_of_exp")

@@ -69,3 +69,11 @@ def test_katex_check_rejects_broken_math(katex_node):
     broken = [{"tex": "\\frac{a}{", "display": True}, {"tex": "\\notamacro x", "display": False}]
     process = subprocess.run(katex_node, input=json.dumps(broken), capture_output=True, text=True, timeout=60)
     assert len(json.loads(process.stdout)) == 2
+
+
+@pytest.mark.parametrize("path", MARKDOWN, ids=lambda p: p.name)
+def test_each_block_appears_once_numbered_in_order(path):
+    numbers = [int(n) for n in re.findall(r"^### \((\d+)\)", path.read_text(), re.M)]
+    assert numbers == list(range(1, len(numbers) + 1))
+    tags = [int(n) for n in re.findall(r"\\tag\{(\d+)\}", path.read_text())]
+    assert tags == numbers
