@@ -118,7 +118,7 @@ class IndexLatexPrinter(ReadingOrder, LatexPrinter):
         base, exponent = expr.args
         if isinstance(base, sp.Indexed) and "^" in name_tex(str(base.base.label)) and exponent.is_Integer \
                 and exponent > 0:
-            return f"{{{self._print(base)}}}^{{{self._print(exponent)}}}"
+            return rf"\left({self._print(base)}\right)^{{{self._print(exponent)}}}"
         return super()._print_Pow(expr)
 
     def _print_Sum(self, expr):

@@ -142,9 +142,19 @@ def _detail(value, numbers):
     return value
 
 
+def _size_settings(settings) -> str:
+    """(m, n) = (2, 2), (2, 3), (5, 3): every size setting the checks used."""
+    names = list(settings[0]) if settings else []
+    if not names:
+        return "no index ranges (all quantities are scalars)"
+    def group(values):
+        return values[0] if len(values) == 1 else "(" + ", ".join(values) + ")"
+    return f"{group(names)} = " + ", ".join(group([str(s[n]) for n in names]) for s in settings)
+
+
 def _verification(report: Report) -> dict:
     return {
-        "sizes": [", ".join(f"{name} = {size}" for name, size in sizes.items()) for sizes in report.sizes],
+        "sizes": _size_settings(report.sizes),
         "steps": report.steps_checked,
         "compared": report.values_compared,
         "tolerance": f"10^{{{round(math.log10(report.tolerance))}}}",
