@@ -18,7 +18,7 @@ from . import rules as R
 from .notation import (DirectPartial, Layer, Network, Partial, bound_indices, free_indices,
                        make_index, rename_bound, summation)
 
-INDEX_NAMES = tuple("klijabcdefghuv") + tuple(f"i{k}" for k in range(1, 50))
+INDEX_NAMES = tuple("klpqruvijabcdefgh") + tuple(f"i{k}" for k in range(1, 50))
 
 
 @dataclass
@@ -100,25 +100,32 @@ class Engine:
 
     # -- local derivatives ---------------------------------------------------------------
 
-    def local(self, layer: Layer, wrt: str) -> Block:
-        """d(layer output)/d(wrt) from the layer's defining equation."""
+    def local(self, layer: Layer, wrt: str, out_indices=None, wrt_indices=None) -> Block:
+        """d(layer output)/d(wrt) from the layer's defining equation.
+
+        Derived once, with the index names of its first use, so that the chain rule that
+        asked for it can substitute it as it stands.
+        """
         key = ("local", layer.output, wrt)
         if key in self.blocks:
             return self.blocks[key]
-        out_indices = layer.indices
-        wrt_indices = self.indices_for(wrt, {i.name for i in out_indices})
+        out_indices = tuple(layer.indices if out_indices is None else out_indices)
+        if wrt_indices is None:
+            wrt_indices = self.indices_for(wrt, {i.name for i in out_indices})
         variable = self.quantity(wrt, wrt_indices)
         taken = {i.name for i in out_indices} | {i.name for i in wrt_indices}
-        definition = rename_bound(layer.rhs, taken, self.pool)
+        definition = _simultaneous(rename_bound(layer.rhs, taken, self.pool), dict(zip(layer.indices, out_indices)))
+        output = self.quantity(layer.output, out_indices)
         direct = layer is self.network.loss and len(self.network.consumers(wrt)) > 1
-        lhs = (DirectPartial if direct else Partial)(layer.lhs, variable)
-        steps = [R.Step(sp.Derivative(definition, variable), "definition", {"layer": layer})]
+        lhs = (DirectPartial if direct else Partial)(output, variable)
+        steps = [R.Step(sp.Derivative(definition, variable), "definition", {"output": output})]
         before = R.simplify(definition, self.context, R.rules_named("log_of_exp", "log_of_quotient"))
         steps += [R.Step(sp.Derivative(s.expr, variable), s.rule, s.detail) for s in before]
         if before:
             definition = before[-1].expr
         differentiated = sp.diff(definition, variable)
-        steps.append(R.Step(differentiated, "differentiate", {"variable": variable, "layer": layer}))
+        functions = sorted({type(f).__name__ for f in definition.atoms(sp.Function)})
+        steps.append(R.Step(differentiated, "differentiate", {"variable": variable, "functions": functions}))
         steps += R.simplify(differentiated, self.context, self.rules)
         block = Block(key, lhs, steps, "local", layer)
         self.blocks[key] = block
@@ -137,7 +144,7 @@ class Engine:
         lhs = Partial(loss.lhs, variable)
         consumers = self.network.consumers(name)
         if consumers == [loss]:
-            block = self.local(loss, name)
+            block = self.local(loss, name, (), indices)
             self.blocks[key] = block
             return block
 
@@ -145,15 +152,15 @@ class Engine:
         chain_terms, substituted, through, used, references = [], [], [], [], []
         for consumer in consumers:
             if consumer is loss:
-                local = self.local(loss, name)
+                local = self.local(loss, name, (), indices)
                 chain_terms.append(local.lhs)
                 substituted.append(self.instantiate(local, indices, free))
                 through.append(loss.lhs)
                 used.append(local.key)
                 continue
             upstream = self.gradient(consumer.output)
-            local = self.local(consumer, name)
             summed = self.indices_for(consumer.output, free | names_in(chain_terms))
+            local = self.local(consumer, name, summed, indices)
             u = self.quantity(consumer.output, summed)
             context = free | {i.name for i in summed}
             local_value = self._instantiate_local(local, summed, indices, context)
@@ -211,7 +218,7 @@ class Engine:
         references = sorted(block.result.atoms(Partial), key=str)
         if references:
             # derived once and referred to above; written out only here, at the end
-            expanded = self._expand_references(block.result, names_in([block.result]))
+            expanded = self._expand_references(block.result, names_in([step.expr for step in block.steps]))
             keys = [("gradient", str(p.denominator.base.label)) for p in references]
             final = R.Step(expanded, "substitute_derived", {"references": references, "blocks": keys})
             block = Block(block.key, block.lhs, [*block.steps, final], block.kind, block.layer, block.depends)

@@ -8,7 +8,7 @@ import sympy as sp
 from .notation import TARGET_KINDS, Layer, Network, Tensor, make_index
 from .parse import Equation, index_uses, rank_uses, to_sympy
 
-DIMENSION_NAMES = ("m", "n", "p", "q", "r", "s")
+DIMENSION_NAMES = ("m", "n", "d", "h", "c", "e")
 
 
 class NetworkError(ValueError):

@@ -74,8 +74,10 @@ class ReadingOrder:
 
 
 class IndexLatexPrinter(ReadingOrder, LatexPrinter):
-    def __init__(self):
-        super().__init__({"fold_short_frac": False, "mul_symbol": None})
+    def __init__(self, inline: bool = False):
+        super().__init__({"fold_short_frac": inline, "mul_symbol": None})
+        self.inline = inline
+        self._inline = self if inline else None
 
     def _print_Idx(self, expr):
         return index_tex(expr.name)
@@ -124,20 +126,26 @@ class IndexLatexPrinter(ReadingOrder, LatexPrinter):
     def _print_Sum(self, expr):
         (idx, _, _), = expr.limits
         body = expr.function
-        sign = ""
-        if body.could_extract_minus_sign() and not isinstance(body, sp.Add):
-            sign, body = "-", -body
         tex = self._print(body)
         if isinstance(body, sp.Add):
             tex = rf"\left({tex}\right)"
-        return rf"{sign}\sum_{{{self._print(idx)}}} {tex}"
+        return rf"\sum_{{{self._print(idx)}}} {tex}"
+
+    def _print_exp(self, expr, exp=None):
+        # e^{z_j/T}, not a fraction inside the exponent
+        argument = self._inline._print(expr.args[0])
+        tex = rf"e^{{{argument}}}"
+        return rf"\left({tex}\right)^{{{exp}}}" if exp else tex
 
     def _print_KroneckerDelta(self, expr, exp=None):
         tex = rf"\delta_{{{self._subscript(expr.args)}}}"
         return f"{tex}^{{{exp}}}" if exp else tex
 
     def _print_Partial(self, expr):
-        return rf"\frac{{\partial {self._print(expr.numerator)}}}{{\partial {self._print(expr.denominator)}}}"
+        numerator, denominator = self._print(expr.numerator), self._print(expr.denominator)
+        if self.inline:
+            return rf"\partial {numerator}/\partial {denominator}"
+        return rf"\frac{{\partial {numerator}}}{{\partial {denominator}}}"
 
     def _print_DirectPartial(self, expr):
         return rf"\left.{self._print_Partial(expr)}\right|_{{\text{{direct}}}}"
@@ -162,13 +170,16 @@ class IndexLatexPrinter(ReadingOrder, LatexPrinter):
         return rf"\left({tex}\right)^{{{exp}}}" if exp else tex
 
 def _reading_order(factor):
-    """Factors as a person orders them: number, names, functions, deltas, derivatives, brackets, sums."""
+    """Factors as a person orders them: number, indicator, names, deltas, functions, derivatives,
+    brackets, sums."""
     if factor.is_Number:
         rank = 0
+    elif isinstance(factor, sp.Heaviside):
+        rank = 0.5  # 1[h_j > 0] x_i, not x_i 1[...], which reads as x_{i1}
     elif isinstance(factor, (sp.Indexed, sp.Symbol)):
         rank = 1
     elif isinstance(factor, sp.KroneckerDelta):
-        rank = 3
+        rank = 1.5
     elif isinstance(factor, Partial):
         rank = 4 if isinstance(factor.numerator, sp.Symbol) else 5
     elif isinstance(factor, sp.Add):
@@ -209,12 +220,27 @@ class IndexTextPrinter(ReadingOrder, StrPrinter):
 
 
 _LATEX = IndexLatexPrinter()
+_LATEX_INLINE = IndexLatexPrinter(inline=True)
+_LATEX._inline = _LATEX_INLINE
 _TEXT = IndexTextPrinter()
 
 
+def _signs_out_of_sums(expr):
+    """Sum_k (-f_k) -> -Sum_k f_k, so a sign is printed once, in front."""
+    if not isinstance(expr, sp.Basic) or not expr.has(sp.Sum):
+        return expr
+    return expr.replace(lambda e: isinstance(e, sp.Sum) and e.function.could_extract_minus_sign(),
+                        lambda e: -sp.Sum(-e.function, *e.limits))
+
+
 def latex(expr) -> str:
-    return _LATEX.doprint(expr)
+    return _LATEX.doprint(_signs_out_of_sums(expr))
+
+
+def latex_inline(expr) -> str:
+    """For running text and headings: d/dx as a slash, short fractions folded."""
+    return _LATEX_INLINE.doprint(_signs_out_of_sums(expr))
 
 
 def text(expr) -> str:
-    return _TEXT.doprint(expr)
+    return _TEXT.doprint(_signs_out_of_sums(expr))

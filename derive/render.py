@@ -15,7 +15,7 @@ import sympy as sp
 
 from .derivation import Block, Gradient
 from .notation import Layer, Network, Partial
-from .printing import latex, name_tex
+from .printing import latex, latex_inline, name_tex
 from .verify import Report
 
 FORMATS = {"latex": "derivation.tex", "markdown": "derivation.md"}
@@ -78,7 +78,7 @@ def document(network: Network, gradients: list[Gradient], report: Report) -> dic
         "equations": [_equation(layer) for layer in network.equations],
         "quantities": [_quantity(t) for t in network.tensors.values() if t.role != "loss"],
         "loss": latex(network.loss.lhs),
-        "targets": _targets(network),
+        "targets": _targets(network, blocks),
         "blocks": [_block(block, numbers) for block in blocks],
         "results": [_result(gradient, numbers) for gradient in gradients],
         "verification": _verification(report),
@@ -98,20 +98,21 @@ def _quantity(tensor) -> dict:
             "shape": r" \times ".join(dims)}
 
 
-def _targets(network: Network) -> dict | None:
+def _targets(network: Network, blocks: list[Block]) -> dict | None:
     if network.target is None:
         return None
     tensor = network.tensors[network.target]
     index = tensor.natural_indices[0] if tensor.natural_indices else "j"
-    return {"name": name_tex(network.target), "kind": network.targets,
+    used = any(step.rule == "normalized_targets" for block in blocks for step in block.steps)
+    return {"name": name_tex(network.target), "kind": network.targets, "used": used,
             "sum": rf"\sum_{{{index}}} {name_tex(network.target)}_{{{index}}}"}
 
 
 def _block(block: Block, numbers: dict) -> dict:
-    heading = {"kind": block.kind, "lhs": latex(block.lhs), "wrt": latex(block.lhs.denominator)}
+    heading = {"kind": block.kind, "lhs": latex(block.lhs), "inline": latex_inline(block.lhs),
+               "wrt": latex(block.lhs.denominator)}
     if block.layer is not None:
         heading["layer"] = block.layer.kind.replace("_", " ")
-        heading["of"] = latex(block.layer.lhs)
         heading["wrt"] = latex(block.lhs.denominator)
     return {
         "number": numbers[block.key],

@@ -14,7 +14,7 @@ from typing import Callable
 
 import sympy as sp
 
-from .notation import Layer, Partial, alpha_normal, free_indices
+from .notation import Layer, Partial, alpha_normal, free_indices, rename_bound
 
 MAX_STEPS = 40
 
@@ -145,7 +145,8 @@ def contract_delta(expr, ctx):
         for position, factor in enumerate(factors):
             other = _delta_on(factor, idx)
             if other is not None:
-                pairs.append((idx, other))
+                if (idx, other) not in pairs:
+                    pairs.append((idx, other))
                 rest = factors[:position] + factors[position + 1:]
                 return sp.Mul(*rest).xreplace({idx: other})
         return None
@@ -155,23 +156,30 @@ def contract_delta(expr, ctx):
 
 @rule("fold_definition")
 def fold_definition(expr, ctx):
-    """Name a layer's output back: e^{z_j} / sum_k e^{z_k} = o_j."""
-    used = []
+    """Name a layer's output back: e^{z_j} / sum_l e^{z_l} = o_j."""
+    named: list[tuple] = []
     present = _base_names(expr)
     candidates = [layer for layer in ctx.definitions if _base_names(layer.rhs) <= present]
 
     def visit(node):
         if isinstance(node, (sp.Sum, sp.Indexed, sp.Idx, sp.KroneckerDelta)) or not node.args:
             return None
+        folded_here = None
         for layer in candidates:
-            folded = _fold_layer(node, layer)
-            if folded is not None:
-                if layer not in used:
-                    used.append(layer)
-                node = folded
-        return node if used else None
+            outcome = _fold_layer(folded_here if folded_here is not None else node, layer)
+            if outcome is not None:
+                folded_here, instances = outcome
+                named.extend(i for i in instances if i not in named)
+        return folded_here
     new = rewrite(expr, visit)
-    return (new, {"layers": used}) if used and new != expr else None
+    if not named or new == expr:
+        return None
+    taken = {i.name for i in free_indices(new)}
+    shown = [(output, rename_bound(definition, taken, _FRESH)) for output, definition in named]
+    return new, {"definitions": shown}
+
+
+_FRESH = tuple("lpqruvabcdefgh")
 
 
 def _base_names(expr) -> set[str]:
@@ -201,26 +209,29 @@ def _factor_counter(expr) -> tuple[Counter, dict]:
 
 
 def _fold_layer(node, layer: Layer):
+    """The node with every instance of the layer's definition replaced by its output, or None."""
     if len(layer.indices) != 1 or isinstance(layer.rhs, (sp.Indexed, sp.Symbol)):
         return None
     counts, originals = _factor_counter(node)
     if not all(sp.S(power).is_Number for power in counts.values()):
         return None
-    folded_any = False
+    instances = []
     for value in sorted(free_indices(node), key=lambda i: i.name):
         if value.upper != layer.indices[0].upper:
             continue
-        wanted, _ = _factor_counter(layer.rhs.xreplace({layer.indices[0]: value}))
+        definition = layer.rhs.xreplace({layer.indices[0]: value})
+        wanted, _ = _factor_counter(definition)
         while all(_covers(counts.get(base, 0), power) for base, power in wanted.items()):
             for base, power in wanted.items():
                 counts[base] -= power
             output = sp.IndexedBase(layer.output)[value]
             originals.setdefault(output, output)
             counts[output] += 1
-            folded_any = True
-    if not folded_any:
+            if (output, definition) not in instances:
+                instances.append((output, definition))
+    if not instances:
         return None
-    return sp.Mul(*[originals[base] ** power for base, power in counts.items() if power != 0])
+    return sp.Mul(*[originals[base] ** power for base, power in counts.items() if power != 0]), instances
 
 
 def _covers(available, needed) -> bool:
@@ -291,16 +302,30 @@ def pull_out_constant(expr, ctx):
     return (new, {"factors": pulled}) if pulled else None
 
 
+def _distribute_once(expr):
+    """Multiply each product's bracket out one level: a(b + c) -> ab + ac (factors cancel as they meet)."""
+    def one(term):
+        factors = sp.Mul.make_args(term)
+        brackets = [f for f in factors if isinstance(f, sp.Add)]
+        if not brackets:
+            return term
+        rest = sp.Mul(*[f for f in factors if f is not brackets[0]])
+        return sp.Add(*[rest * part for part in brackets[0].args])
+    return sp.Add(*[one(term) for term in sp.Add.make_args(expr)])
+
+
 @rule("multiply_out")
 def multiply_out(expr, ctx):
-    """Multiply out the product (over a common denominator); terms cancel."""
+    """Multiply out a bracket, or bring fractions over a common denominator, when terms cancel."""
     if not isinstance(expr, (sp.Mul, sp.Add)) or expr.has(sp.Sum, Partial):
         return None
-    candidates = [c for c in (sp.expand_mul(expr), sp.cancel(expr))
-                  if not sp.fraction(c)[1].has(sp.Add)]  # a bracket left below a fraction bar reads worse
-    best = min(candidates, key=sp.count_ops, default=None)
-    if best is not None and sp.count_ops(best) < sp.count_ops(expr):
-        return best, {}
+    before = sp.count_ops(expr)
+    distributed = _distribute_once(expr)
+    if sp.count_ops(distributed) < before:
+        return distributed, {"how": "distribute"}
+    combined = sp.cancel(expr)
+    if sp.count_ops(combined) < before and not sp.fraction(combined)[1].has(sp.Add):
+        return combined, {"how": "common denominator"}
     return None
 
 
@@ -351,6 +376,11 @@ def _plain_factors(term):
         for _ in range(abs(int(power))):
             yield base, (1 if power > 0 else -1)
 
+
+# common factors are taken out before multiplying out, so (a/T)(x - y) is not expanded again
+_ORDER = ["cancel", "log_of_exp", "log_of_quotient", "contract_delta", "fold_definition", "distribute",
+          "split_sum", "pull_out_constant", "common_factor", "multiply_out", "normalized_targets"]
+CATALOGUE.sort(key=lambda r: _ORDER.index(r.name))
 
 # --- the driver ----------------------------------------------------------------------------
 

@@ -1,6 +1,7 @@
 """Network specs: a TOML file (or the same data as a dict) describing layers, loss and gradients."""
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 
@@ -8,6 +9,9 @@ from .library import LAYERS, LAYOUTS, LOSSES, layer_equation, loss_equation
 from .network import LayerSource, NetworkError, NetworkSource, build_network
 from .notation import TARGET_KINDS, Network
 from .parse import NAME, EquationError, parse_equation
+
+
+LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9 -]{0,39}\Z")
 
 
 class SpecError(ValueError):
@@ -84,9 +88,9 @@ def _layer(entry, number: int, origin: str) -> LayerSource:
     if kind is None:
         raise SpecError(f"{origin}: layer {number}: missing field 'type'")
     if kind == "custom":
-        _only(entry, {"type", "define"}, where, origin)
+        _only(entry, {"type", "define", "name"}, where, origin)
         text = _field(entry, "define", where, origin)
-        return LayerSource("custom", _parse(text, where, "define", origin), where)
+        return LayerSource(_label(entry, where, origin), _parse(text, where, "define", origin), where)
     if kind not in LAYERS:
         raise SpecError(f"{origin}: layer {number}: unknown layer type '{kind}' "
                         f"(known: {', '.join([*LAYERS, 'custom'])})")
@@ -113,10 +117,11 @@ def _loss(entry: dict, origin: str):
         raise SpecError(f"{origin}: {where} field 'targets': unknown value '{targets}' "
                         f"(expected one of {', '.join(TARGET_KINDS)})")
     if kind == "custom":
-        _only(entry, {"type", "define", "target", "targets"}, where, origin)
+        _only(entry, {"type", "define", "target", "targets", "name"}, where, origin)
         text = _field(entry, "define", where, origin)
         target = _name_field(entry, "target", where, origin) if "target" in entry else None
-        return LayerSource("custom", _parse(text, where, "define", origin), where), target, targets
+        return LayerSource(_label(entry, where, origin), _parse(text, where, "define", origin), where), \
+            target, targets
     if kind not in LOSSES:
         raise SpecError(f"{origin}: [loss]: unknown loss type '{kind}' (known: {', '.join([*LOSSES, 'custom'])})")
     _only(entry, {"type", "input", "target", "targets"}, where, origin)
@@ -125,6 +130,16 @@ def _loss(entry: dict, origin: str):
         targets = entry.get("targets", "unnormalized")
     text = loss_equation(kind, fields)
     return LayerSource(kind, _parse(text, where, "type", origin), where), fields["target"], targets
+
+
+def _label(entry: dict, where: str, origin: str) -> str:
+    """What a custom layer is called in documents ("softmax with temperature"); plain words only."""
+    if "name" not in entry:
+        return "custom"
+    value = _field(entry, "name", where, origin)
+    if not LABEL.match(value):
+        raise SpecError(f"{origin}: {where} field 'name': use up to 40 letters, digits, spaces and hyphens")
+    return value
 
 
 def _field(entry: dict, name: str, where: str, origin: str) -> str:

@@ -33,14 +33,14 @@ def test_results_agree_with_finite_differences_of_the_loss(seed, name):
 
 def test_softmax_jacobian_keeps_the_off_diagonal_terms(seed):
     local = seed.engine.local(seed.network.defining("o"), "z")
-    assert text(local.lhs) == "d(o[j])/d(z[k])"
-    assert text(local.result) == "o[j]*(delta(j,k) - o[k])"
+    assert text(local.lhs) == "d(o[k])/d(z[j])"
+    assert text(local.result) == "o[k]*(delta(j,k) - o[j])"
 
 
 def test_unnormalized_targets_keep_the_sum_of_targets():
     soft = Derivation.from_spec(EXAMPLES / "soft-targets.toml")
     assert text(soft.gradient("z").result) == "o[j]*sum(k, t[k]) - t[j]"
-    assert text(soft.gradient("w").result) == "y[i]*(o[j]*sum(k, t[k]) - t[j])"
+    assert text(soft.gradient("w").result) == "y[i]*(o[j]*sum(l, t[l]) - t[j])"
     assert "normalized_targets" not in [s.rule for s in soft.gradient("z").steps]
 
 

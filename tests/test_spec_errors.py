@@ -92,6 +92,12 @@ target = "t"
     "missing field": (GOOD_LAYERS.replace('weight = "w"\n', "") + GOOD_LOSS,
                       ["layer 1 (affine)", "missing field 'weight'"]),
     "missing loss": (GOOD_LAYERS, ["missing table [loss]"]),
+    "custom layer name with TeX": (GOOD_LAYERS + '''
+[[layers]]
+type = "custom"
+name = "evil \\\\input{/etc/passwd}"
+define = "p[j] = o[j]"
+''' + GOOD_LOSS, ["layer 3 (custom) field 'name'"]),
     "invalid name": (GOOD_LAYERS.replace('output = "o"', 'output = "o[0]"') + GOOD_LOSS,
                      ["layer 2 (softmax) field 'output'", "not a valid name"]),
 }
