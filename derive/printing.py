@@ -184,6 +184,8 @@ def _reading_order(factor):
         rank = 4 if isinstance(factor.numerator, sp.Symbol) else 5
     elif isinstance(factor, sp.Add):
         rank = 6
+    elif isinstance(factor, sp.log):
+        rank = 6.5  # (1 - t_k) log(1 - o_k): the logarithm last, as it is read
     elif isinstance(factor, sp.Sum) or (isinstance(factor, sp.Pow) and isinstance(factor.base, sp.Sum)):
         rank = 7
     else:
