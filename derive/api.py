@@ -9,11 +9,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from typing import Callable
+
+import numpy as np
+
+from . import matrix as _matrix
 from . import render as _render
 from .catalogue import builtin_network
 from .derivation import Engine, Gradient
 from .notation import Network
-from .printing import latex, text
+from .printing import latex, matrix_latex, numpy_code, text
+from .verify import evaluate as _evaluate_index_form
 from .spec import load_spec, network_from_dict
 from .verify import Report, verify
 
@@ -50,6 +56,50 @@ class Derivation:
     def gradients(self, names: list[str] | None = None) -> list[Gradient]:
         return [self.gradient(name) for name in (names or self.wrt)]
 
+    def matrix(self, name: str, layout: str | None = None) -> "_matrix.Node | None":
+        """The gradient in matrix notation (None where the index form has no matrix form).
+
+        ``layout``: "denominator" (default: the gradient has the shape of the variable, as in
+        PyTorch and JAX) or "numerator" (the Jacobian layout: its transpose).
+        """
+        gradient = self.gradient(name)
+        try:
+            node = _matrix.to_matrix(gradient.result, gradient.indices)
+        except _matrix.NoMatrixForm:
+            return None
+        return _matrix.in_layout(node, layout or self.network.layout)
+
+    def numpy_code(self, name: str, layout: str | None = None) -> str | None:
+        """A NumPy expression (``np`` = numpy) for the whole gradient array, or None."""
+        node = self.matrix(name, layout)
+        return None if node is None else numpy_code(node)
+
+    def numpy_function(self, name: str, layout: str | None = None) -> Callable[..., np.ndarray]:
+        """A function of NumPy arrays, named as in the spec, that returns the gradient array."""
+        node = self.matrix(name, layout)
+        gradient = self.gradient(name)
+        tensors = self.network.tensors
+
+        def sizes(arrays):
+            found = {}
+            for tensor_name, array in arrays.items():
+                tensor = tensors.get(tensor_name)
+                if tensor is not None:
+                    found.update(zip(tensor.dims, np.shape(array)))
+            return found
+
+        if node is not None:
+            return lambda **arrays: _matrix.evaluate(node, arrays, sizes(arrays))
+
+        def from_index_form(**arrays):  # vectorised over every index, no element loops
+            found = sizes(arrays)
+            value, axes = _evaluate_index_form(gradient.result, arrays, lambda i: int((i.upper + 1).xreplace(found)),
+                                               None)
+            order = [axes.index(i) for i in gradient.indices]
+            array = np.transpose(value, order)
+            return array.T if (layout or self.network.layout) == "numerator" else array
+        return from_index_form
+
     def verify(self, names: list[str] | None = None) -> Report:
         """Check every step numerically; raises VerificationError on the first disagreement."""
         key = tuple(names or self.wrt)
@@ -74,14 +124,19 @@ class Derivation:
         lhs = f"dE/d{name}[{indices}]" if indices else f"dE/d{name}"
         return f"{lhs} = {text(gradient.result)}\n"
 
-    def as_json(self, name: str) -> dict:
+    def as_json(self, name: str, layout: str | None = None) -> dict:
         gradient = self.gradient(name)
         report = self.verify([name])
+        node = self.matrix(name, layout)
         return {
             "wrt": name,
             "indices": [i.name for i in gradient.indices],
             "result": text(gradient.result),
             "latex": latex(gradient.result),
+            "layout": layout or self.network.layout,
+            "shape": [str(d) for d in _render.gradient_shape(self.network, name, layout or self.network.layout)],
+            "matrix": None if node is None else matrix_latex(node),
+            "numpy": None if node is None else numpy_code(node),
             "assumptions": self.assumptions(),
             "steps": [{"equation": text(block.lhs), "rule": step.rule, "expression": text(step.expr)}
                       for block in gradient.blocks for step in block.steps],

@@ -44,10 +44,17 @@ def scalar(expr) -> Node:
 
 
 def transpose(node: Node) -> Node:
+    """The transpose, pushed inwards: (A B)^T = B^T A^T, so y (o - t)^T becomes (o - t) y^T."""
     if node.rank == 0:
         return node
     if node.kind == "T":
         return node.args[0]
+    if node.kind == "matmul":
+        left, right = node.args
+        return Node("matmul", (transpose(right), transpose(left)), node.rank, not node.row)
+    if node.kind == "scale":
+        factor, inner = node.args
+        return Node("scale", (factor, transpose(inner)), node.rank, not node.row)
     if node.rank == 1:
         return Node("T", (node,), 1, row=not node.row)
     return Node("T", (node,), 2)
@@ -99,15 +106,15 @@ def _translate(expr) -> Term:
         base = _translate(expr.base)
         if not expr.exp.is_Integer:
             raise NoMatrixForm("non-integer power")
-        if not base.axes:
+        if not expr.has(sp.Indexed):
             return Term(scalar(expr), ())
         return Term(Node("power", (base.node, int(expr.exp)), base.node.rank), base.axes)
     if isinstance(expr, sp.Sum):
         return _sum(expr)
     if isinstance(expr, (sp.exp, sp.log, sp.tanh, sigmoid, relu, sp.Heaviside)):
-        inner = _translate(expr.args[0])
-        if not inner.axes:
+        if not expr.has(sp.Indexed):
             return Term(scalar(expr), ())
+        inner = _translate(expr.args[0])
         return Term(Node("func", (expr.func.__name__.lower(), inner.node), inner.node.rank), inner.axes)
     raise NoMatrixForm(f"no matrix form for {expr.func.__name__}")
 
@@ -154,7 +161,12 @@ def _product(terms: list[Term]) -> Term:
         for idx, vector in by_index.items():
             result = _scale_axis(result, idx, vector)
     elif len(by_index) == 0:
-        result = Term(scalar(sp.S.One), ())
+        if not scalars:
+            return Term(scalar(sp.S.One), ())
+        product = scalars[0]
+        for factor in scalars[1:]:
+            product = Node("scale", (factor, product), 0)
+        return Term(product, ())
     elif len(by_index) == 1:
         (idx, vector), = by_index.items()
         result = Term(vector, (idx,))

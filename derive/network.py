@@ -41,6 +41,8 @@ class NetworkSource:
     constants: list[str] = field(default_factory=list)
     slug: str = "network"
     where: str = ""
+    layout: str = "denominator"
+    differential: bool = False
 
 
 class _Classes:
@@ -78,7 +80,7 @@ def build_network(source: NetworkSource) -> Network:
 
     tensors = _tensors(source, layers, classes, dims, ranks)
     network = Network(source.title, built[:-1], built[-1], tensors, source.target,
-                      source.targets, list(source.wrt), source.slug)
+                      source.targets, list(source.wrt), source.slug, source.layout, source.differential)
     for name in network.wrt:
         if name not in network.differentiable():
             raise NetworkError(f"{source.where}[derive].wrt".lstrip(),

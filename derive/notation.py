@@ -100,6 +100,8 @@ class Network:
     targets: str = "unnormalized"
     wrt: list[str] = field(default_factory=list)
     slug: str = "network"
+    layout: str = "denominator"    # matrix forms: the shape of the variable, or "numerator" (Jacobian)
+    differential: bool = False     # documents also show dE = G : dW
 
     @property
     def equations(self) -> list[Layer]:

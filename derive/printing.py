@@ -48,6 +48,8 @@ class ReadingOrder:
     """Print products and sums in the order a person writes them, for any SymPy printer."""
 
     def _print_Mul(self, expr):
+        if not isinstance(expr, sp.Mul):  # SymPy prints 1/x through _print_Mul
+            return super()._print_Mul(expr)
         if sp.Mul(*expr.args) != expr:
             return self._print_unevaluated_Mul(expr)
         ordered = sp.Mul._from_args(sorted(expr.args, key=_reading_order))
@@ -246,3 +248,179 @@ def latex_inline(expr) -> str:
 
 def text(expr) -> str:
     return _TEXT.doprint(_signs_out_of_sums(expr))
+
+
+# --- matrix notation ------------------------------------------------------------------------------
+
+def matrix_name_tex(name: str, rank: int) -> str:
+    """y -> bold y (a vector), w -> bold W (a matrix), w2 -> bold W^{(2)}."""
+    numbered = _NUMBERED.match(name)
+    stem, number = (numbered.group(1), numbered.group(2)) if numbered else (name, None)
+    if rank == 2 and len(stem) == 1:
+        stem = stem.upper()
+    if stem in GREEK:
+        tex = rf"\boldsymbol{{\{stem}}}"
+    elif len(stem) == 1:
+        tex = rf"\mathbf{{{stem}}}"
+    else:
+        tex = rf"\mathbf{{{stem}}}"
+    return f"{tex}^{{({number})}}" if number else tex
+
+
+_MATRIX_FUNCTIONS = {"exp": r"\exp", "log": r"\log", "tanh": r"\tanh", "sigmoid": r"\sigma",
+                     "relu": r"\operatorname{relu}"}
+
+
+def matrix_latex(node) -> str:
+    kind, args = node.kind, node.args
+    if kind == "leaf":
+        return matrix_name_tex(args[0], node.rank)
+    if kind == "scalar":
+        return latex(args[0])
+    if kind == "ones":
+        return r"\mathbf{1}"
+    if kind == "eye":
+        return "I"
+    if kind == "T":
+        return rf"{_matrix_atom(args[0])}^\top"
+    if kind == "diag":
+        return rf"\operatorname{{diag}}\left({matrix_latex(args[0])}\right)"
+    if kind == "sum":
+        return rf"\mathbf{{1}}^\top {_matrix_atom(args[0])}"
+    if kind == "matmul":
+        return " ".join(_matrix_atom(a) for a in args)
+    if kind == "hadamard":
+        above = [a for a in args if not _reciprocal(a)]
+        below = [a.args[0] for a in args if _reciprocal(a)]
+        tex = r" \odot ".join(_matrix_atom(a) for a in above) if above else r"\mathbf{1}"
+        return tex + "".join(rf" \oslash {_matrix_atom(b)}" for b in below)
+    if kind == "add":
+        parts = []
+        for number, arg in enumerate(_positive_first(args)):
+            negative = arg.kind == "scale" and arg.args[0].kind == "scalar" and arg.args[0].args[0].could_extract_minus_sign()
+            tex = matrix_latex(_negated(arg)) if negative else matrix_latex(arg)
+            parts.append((" - " if negative else (" + " if number else "")) + tex)
+        return ("-" if parts[0].startswith(" - ") else "") + "".join(parts).removeprefix(" - ")
+    if kind == "scale":
+        factor, inner = args
+        value = factor.args[0] if factor.kind == "scalar" else None
+        if value == -1:
+            return "-" + _matrix_atom(inner)
+        if _reciprocal(factor):
+            return rf"\frac{{{matrix_latex(inner)}}}{{{matrix_latex(factor.args[0])}}}"
+        inner_tex = _matrix_atom(inner) if inner.kind in ("add", "scale") else matrix_latex(inner)
+        return f"{_scalar_atom(factor)} {inner_tex}"
+    if kind == "func":
+        if args[0] == "heaviside":
+            return rf"\mathbf{{1}}\left[{matrix_latex(args[1])} > 0\right]"
+        return rf"{_MATRIX_FUNCTIONS[args[0]]}\left({matrix_latex(args[1])}\right)"
+    if kind == "power":
+        base, exponent = args
+        if exponent == -1:
+            return rf"\mathbf{{1}} \oslash {_matrix_atom(base)}" if node.rank else rf"\frac{{1}}{{{matrix_latex(base)}}}"
+        if exponent == 2:
+            return rf"{_matrix_atom(base)} \odot {_matrix_atom(base)}"
+        return rf"{_matrix_atom(base)}^{{\circ {exponent}}}"
+    raise ValueError(kind)
+
+
+def _negated(node):
+    factor, inner = node.args
+    value = -factor.args[0]
+    if value == 1:
+        return inner
+    from .matrix import Node, scalar
+    return Node("scale", (scalar(value), inner), node.rank, node.row)
+
+
+def _matrix_atom(node) -> str:
+    tex = matrix_latex(node)
+    if node.kind in ("add", "scale", "hadamard", "matmul") or (node.kind == "power" and node.args[1] == 2):
+        return rf"\left({tex}\right)"
+    return tex
+
+
+def _scalar_atom(node) -> str:
+    tex = latex(node.args[0]) if node.kind == "scalar" else matrix_latex(node)
+    if (node.kind == "scalar" and isinstance(node.args[0], sp.Add)) or node.kind in ("sum", "add"):
+        return rf"\left({tex}\right)"
+    return tex
+
+
+_NUMPY_FUNCTIONS = {"exp": "np.exp({})", "log": "np.log({})", "tanh": "np.tanh({})",
+                    "sigmoid": "1 / (1 + np.exp(-({})))", "relu": "np.maximum({}, 0)",
+                    "heaviside": "np.heaviside({}, 0.0)"}
+
+
+def numpy_code(node) -> str:
+    """A NumPy expression (``np`` being numpy) over arrays named as in the spec."""
+    kind, args = node.kind, node.args
+    if kind == "leaf":
+        return args[0]
+    if kind == "scalar":
+        return text(args[0])
+    if kind == "ones":
+        return "1"
+    if kind == "T":
+        return f"{_numpy_atom(args[0])}.T" if args[0].rank == 2 else numpy_code(args[0])
+    if kind == "diag":
+        return f"np.diag({numpy_code(args[0])})"
+    if kind == "sum":
+        return f"np.sum({numpy_code(args[0])})"
+    if kind == "matmul":
+        left, right = args
+        if right.kind == "ones":
+            return f"{_numpy_atom(left)}.sum(axis=1)"
+        if left.rank == 1 and right.rank == 1 and right.row:
+            return f"np.outer({numpy_code(left)}, {numpy_code(right)})"
+        return f"{_numpy_atom(left)} @ {_numpy_atom(right)}"
+    if kind == "hadamard":
+        above = [a for a in args if not _reciprocal(a)]
+        below = [a.args[0] for a in args if _reciprocal(a)]
+        code = " * ".join(_numpy_atom(a) for a in above) if above else "1"
+        return code + "".join(f" / {_numpy_atom(b)}" for b in below)
+    if kind == "add":
+        args = _positive_first(args)
+        code = numpy_code(args[0])
+        for arg in args[1:]:
+            negative = arg.kind == "scale" and arg.args[0].kind == "scalar" and arg.args[0].args[0].could_extract_minus_sign()
+            code += f" - {_numpy_atom(_negated(arg))}" if negative else f" + {numpy_code(arg)}"
+        return code
+    if kind == "scale":
+        factor, inner = args
+        if factor.kind == "scalar" and factor.args[0] == -1:
+            return f"-{_numpy_atom(inner)}"
+        if _reciprocal(factor):
+            return f"{_numpy_atom(inner)} / {_numpy_atom(factor.args[0])}"
+        if factor.kind == "scalar" and isinstance(factor.args[0], sp.Pow) and factor.args[0].exp == -1:
+            return f"{_numpy_atom(inner)} / {text(factor.args[0].base)}"
+        return f"{_numpy_atom(factor)} * {_numpy_atom(inner)}"
+    if kind == "func":
+        return _NUMPY_FUNCTIONS[args[0]].format(numpy_code(args[1]))
+    if kind == "power":
+        if args[1] == -1:
+            return f"1 / {_numpy_atom(args[0])}"
+        return f"{_numpy_atom(args[0])} ** {args[1]}"
+    if kind == "eye":
+        raise ValueError("an identity matrix has no size in NumPy code")
+    raise ValueError(kind)
+
+
+def _numpy_atom(node) -> str:
+    code = numpy_code(node)
+    if node.kind in ("add", "scale", "hadamard", "matmul", "power") or node.kind == "func" and node.args[0] == "sigmoid":
+        return f"({code})"
+    if node.kind == "scalar" and not (node.args[0].is_Atom):
+        return f"({code})"
+    return code
+
+
+def _reciprocal(node) -> bool:
+    return node.kind == "power" and node.args[1] == -1
+
+
+def _positive_first(args):
+    def negative(arg):
+        return arg.kind == "scale" and arg.args[0].kind == "scalar" and arg.args[0].args[0].could_extract_minus_sign()
+    positive = [a for a in args if not negative(a)]
+    return tuple(positive[:1]) + tuple(a for a in args if a is not (positive[0] if positive else None))

@@ -13,9 +13,10 @@ from pathlib import Path
 import jinja2
 import sympy as sp
 
+from . import matrix
 from .derivation import Block, Gradient
 from .notation import Layer, Network, Partial
-from .printing import latex, latex_inline, name_tex
+from .printing import latex, latex_inline, matrix_latex, matrix_name_tex, name_tex
 from .verify import Report
 
 FORMATS = {"latex": "derivation.tex", "markdown": "derivation.md"}
@@ -82,7 +83,44 @@ def document(network: Network, gradients: list[Gradient], report: Report) -> dic
         "blocks": [_block(block, numbers) for block in blocks],
         "results": [_result(gradient, numbers) for gradient in gradients],
         "verification": _verification(report),
+        "matrix": _matrix_forms(network, gradients),
     }
+
+
+def gradient_shape(network: Network, name: str, layout: str) -> tuple:
+    """The shape of dE/d(name): the variable's own (denominator layout) or its transpose."""
+    dims = network.tensors[name].dims
+    if layout == "numerator":
+        return tuple(reversed(dims)) if len(dims) == 2 else ((1, *dims) if dims else ())
+    return dims
+
+
+def _shape_tex(shape) -> str:
+    return r" \times ".join(str(d) for d in shape) if shape else "1"
+
+
+def _matrix_forms(network: Network, gradients: list[Gradient]) -> dict:
+    """Each result in matrix notation, in the network's layout, with its shape."""
+    rows = []
+    for gradient in gradients:
+        tensor = network.tensors[gradient.wrt]
+        variable = matrix_name_tex(gradient.wrt, len(tensor.dims))
+        try:
+            node = matrix.in_layout(matrix.to_matrix(gradient.result, gradient.indices), network.layout)
+        except matrix.NoMatrixForm:
+            node = None
+        denominator = matrix.to_matrix(gradient.result, gradient.indices) if node is not None else None
+        rows.append({
+            "lhs": rf"\frac{{\partial E}}{{\partial {variable}}}",
+            "tex": None if node is None else matrix_latex(node),
+            "shape": _shape_tex(gradient_shape(network, gradient.wrt, network.layout)),
+            "variable": variable,
+            "rank": len(tensor.dims),
+            "differential": None if denominator is None else matrix_latex(denominator),
+        })
+    quantities = [{"symbol": matrix_name_tex(t.name, len(t.dims)), "shape": _shape_tex(t.dims), "rank": len(t.dims)}
+                  for t in network.tensors.values() if t.role != "loss" and t.dims]
+    return {"layout": network.layout, "rows": rows, "quantities": quantities, "differential": network.differential}
 
 
 def _equation(layer: Layer) -> dict:
@@ -158,6 +196,7 @@ def _verification(report: Report) -> dict:
         "sizes": _size_settings(report.sizes),
         "steps": report.steps_checked,
         "compared": report.values_compared,
+        "matrix_forms": len(report.matrix_forms),
         "tolerance": f"10^{{{round(math.log10(report.tolerance))}}}",
         "fd_step": f"10^{{{round(math.log10(report.fd_step))}}}",
     }

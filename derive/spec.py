@@ -6,6 +6,7 @@ import tomllib
 from pathlib import Path
 
 from .library import LAYERS, LAYOUTS, LOSSES, layer_equation, loss_equation
+from .matrix import LAYOUTS as LAYOUTS_MATRIX
 from .network import LayerSource, NetworkError, NetworkSource, build_network
 from .notation import TARGET_KINDS, Network
 from .parse import NAME, EquationError, parse_equation
@@ -48,7 +49,14 @@ def _source(data: dict, origin: str, slug: str) -> NetworkSource:
         raise SpecError(f"{origin}: missing table [loss]")
     loss, target, targets = _loss(data["loss"], origin)
     derive = data.get("derive", {})
-    _only(derive, {"wrt"}, "[derive]", origin)
+    _only(derive, {"wrt", "layout", "differential"}, "[derive]", origin)
+    layout = derive.get("layout", "denominator")
+    if layout not in LAYOUTS_MATRIX:
+        raise SpecError(f"{origin}: [derive] field 'layout': unknown layout '{layout}' "
+                        f"(expected one of {', '.join(LAYOUTS_MATRIX)})")
+    differential = derive.get("differential", False)
+    if not isinstance(differential, bool):
+        raise SpecError(f"{origin}: [derive] field 'differential': expected true or false")
     wrt = derive.get("wrt", [])
     if not isinstance(wrt, list) or not all(isinstance(w, str) for w in wrt):
         raise SpecError(f"{origin}: [derive] field 'wrt': expected a list of names")
@@ -63,11 +71,8 @@ def _source(data: dict, origin: str, slug: str) -> NetworkSource:
     title = data.get("title", slug)
     if not isinstance(title, str):
         raise SpecError(f"{origin}: field 'title': expected a string")
-    source = NetworkSource(title, layers, loss, target, targets, wrt, dimensions, constants, slug,
-                           where="")
-    if not wrt:
-        source.wrt = []
-    return source
+    return NetworkSource(title, layers, loss, target, targets, wrt, dimensions, constants, slug,
+                         layout=layout, differential=differential)
 
 
 def _only(table: dict, allowed: set[str], where: str, origin: str = "") -> None:

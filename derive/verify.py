@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
+from . import matrix
 from .derivation import Block, Engine
 from .notation import DirectPartial, Network, Partial, index_range, relu, sigmoid
 
@@ -34,6 +35,7 @@ class Report:
     steps_checked: int
     values_compared: int
     gradients_checked: tuple[str, ...]
+    matrix_forms: tuple[str, ...] = ()
     tolerance: float = FD_TOLERANCE
     fd_step: float = FD_STEP
 
@@ -268,17 +270,36 @@ def _failure(block, number, step, value, expected, against) -> str:
             f"largest difference {gap:.3g}")
 
 
+def check_matrix_form(gradient, point: Point) -> bool:
+    """The matrix form, evaluated with NumPy, against the index form (False: there is none)."""
+    try:
+        node = matrix.to_matrix(gradient.result, gradient.indices)
+    except matrix.NoMatrixForm:
+        return False
+    expected = point.evaluate(gradient.result, tuple(gradient.indices))
+    value = matrix.evaluate(node, point.values, point.sizes)
+    if not np.allclose(value, expected, rtol=STEP_TOLERANCE, atol=STEP_TOLERANCE):
+        raise VerificationError(f"the matrix form of dE/d{gradient.wrt} does not agree with its index form")
+    return True
+
+
 def verify(engine: Engine, names: list[str]) -> Report:
     """Check every block that the gradients with respect to ``names`` are derived from."""
-    blocks: list[Block] = []
-    for name in names:
-        for block in engine.gradient_of(name).blocks:
-            if block not in blocks:
-                blocks.append(block)
+    gradients = [engine.gradient_of(name) for name in names]
+    blocks: dict = {}
+    for gradient in gradients:
+        for block in gradient.blocks:
+            if block.key not in blocks or len(block.steps) > len(blocks[block.key].steps):
+                blocks[block.key] = block
     compared = 0
+    with_matrix_form: set[str] = set()
     all_points = points(engine.network)
     for point in all_points:
-        for block in blocks:
+        for block in blocks.values():
             compared += check_block(block, point)
+        for gradient in gradients:
+            if check_matrix_form(gradient, point):
+                with_matrix_form.add(gradient.wrt)
     return Report(tuple({str(d): v for d, v in p.sizes.items()} for p in all_points),
-                  sum(len(b.steps) for b in blocks), compared, tuple(names))
+                  sum(len(b.steps) for b in blocks.values()), compared, tuple(names),
+                  matrix_forms=tuple(n for n in names if n in with_matrix_form))
