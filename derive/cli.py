@@ -50,6 +50,8 @@ def _parser() -> argparse.ArgumentParser:
     gradient.add_argument("spec", nargs="?", metavar="SPEC", help="network spec file (default: the built-in network)")
     gradient.add_argument("--wrt", required=True, metavar="NAME", help="the quantity to differentiate by")
     gradient.add_argument("--format", default="text", choices=["json", "latex", "markdown", "text"])
+    gradient.add_argument("--layout", choices=["denominator", "numerator"],
+                          help="matrix layout: the shape of the variable (default) or the Jacobian's")
     return parser
 
 
@@ -58,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         args = _parser().parse_args(argv)
         if args.command == "build":
             return build(args.specs, Path(args.out))
-        return gradient(args.spec, args.wrt, args.format)
+        return gradient(args.spec, args.wrt, args.format, args.layout)
     except UsageError as error:
         return _fail(f"{error} (see 'derive --help')", EXIT_INPUT)
     except (SpecError, OutputError) as error:
@@ -83,8 +85,10 @@ def _derivation(spec: str | None) -> Derivation:
     return Derivation.from_spec(spec) if spec else Derivation.from_spec(catalogue_dir() / f"{DEFAULT}.toml")
 
 
-def gradient(spec: str | None, name: str, fmt: str) -> int:
+def gradient(spec: str | None, name: str, fmt: str, layout: str | None = None) -> int:
     derivation = _derivation(spec)
+    if layout:
+        derivation.network.layout = layout
     if name not in derivation.network.differentiable():
         where = spec or "the built-in network"
         raise UsageError(f"{where}: --wrt '{name}' is not in the network "

@@ -1,0 +1,105 @@
+"""Matrix forms and NumPy code: checked against the index form and finite differences, every example."""
+import ast
+import json
+
+import numpy as np
+import pytest
+
+from derive import Derivation
+from derive.matrix import transpose, to_matrix
+from derive.printing import matrix_latex
+from derive.verify import points
+
+from conftest import EXAMPLES
+from test_cli import run
+
+SPECS = sorted(EXAMPLES.glob("*.toml"))
+ALLOWED = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Call, ast.Name, ast.Attribute, ast.Constant, ast.Load,
+           ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.MatMult, ast.USub, ast.keyword)
+
+
+def run_numpy(code: str, arrays: dict):
+    """Evaluate generated NumPy code after checking it uses nothing but arithmetic and np calls."""
+    tree = ast.parse(code, mode="eval")
+    assert all(isinstance(node, ALLOWED) for node in ast.walk(tree)), code
+    return eval(compile(tree, "<numpy>", "eval"), {"__builtins__": {}, "np": np}, dict(arrays))
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda p: p.stem)
+def test_matrix_forms_match_index_form_and_finite_differences(spec):
+    derivation = Derivation.from_spec(spec)
+    for gradient in derivation.gradients():
+        code = derivation.numpy_code(gradient.wrt)
+        function = derivation.numpy_function(gradient.wrt)
+        assert code is not None, f"no matrix form for {gradient.wrt}"
+        for point in points(derivation.network):
+            index_form = point.evaluate(gradient.result, gradient.indices)
+            finite_differences = point.evaluate(gradient.block.lhs, gradient.indices)
+            arrays = {name: value for name, value in point.values.items()}
+            for value in (run_numpy(code, arrays), function(**arrays)):
+                assert np.shape(value) == np.shape(index_form)
+                assert np.allclose(value, index_form, atol=1e-9)
+                assert np.allclose(value, finite_differences, atol=1e-6)
+
+
+@pytest.mark.parametrize("name, latex, code", [
+    ("z", r"\mathbf{o} - \mathbf{t}", "o - t"),
+    ("w", r"\mathbf{y} \left(\mathbf{o} - \mathbf{t}\right)^\top", "np.outer(y, o - t)"),
+    ("y", r"\mathbf{W} \left(\mathbf{o} - \mathbf{t}\right)", "w @ (o - t)"),
+])
+def test_seed_matrix_forms(seed, name, latex, code):
+    assert matrix_latex(seed.matrix(name)) == latex
+    assert seed.numpy_code(name) == code
+
+
+def test_hidden_layer_uses_a_hadamard_product():
+    derivation = Derivation.from_spec(EXAMPLES / "two-layer-tanh.toml")
+    assert derivation.numpy_code("z1") == "(1 - (a1 ** 2)) * (w2 @ (o - t))"
+    assert r"\odot" in matrix_latex(derivation.matrix("z1"))
+
+
+def test_numerator_layout_transposes_matrices_and_only_them(seed):
+    arrays = {name: value for name, value in points(seed.network)[1].values.items()}
+    for name in ("w", "z", "y", "b", "o"):
+        shape = np.shape(arrays[name])
+        by_variable = seed.numpy_function(name, "denominator")(**arrays)
+        jacobian = seed.numpy_function(name, "numerator")(**arrays)
+        assert np.shape(by_variable) == shape
+        assert np.allclose(jacobian, by_variable.T)
+        assert np.shape(jacobian) == tuple(reversed(shape))
+    assert matrix_latex(seed.matrix("w", "numerator")) == r"\left(\mathbf{o} - \mathbf{t}\right) \mathbf{y}^\top"
+    assert seed.numpy_code("w", "numerator") == "np.outer(o - t, y)"
+
+
+def test_transpose_of_a_product_reverses_it(seed):
+    node = seed.matrix("w")
+    assert transpose(transpose(node)) == node
+
+
+def test_json_carries_matrix_and_numpy():
+    data = json.loads(run("gradient", "--wrt", "w", "--format", "json").stdout)
+    assert data["matrix"] == r"\mathbf{y} \left(\mathbf{o} - \mathbf{t}\right)^\top"
+    assert data["numpy"] == "np.outer(y, o - t)"
+    assert data["layout"] == "denominator" and data["shape"] == ["m", "n"]
+    numerator = json.loads(run("gradient", "--wrt", "w", "--format", "json", "--layout", "numerator").stdout)
+    assert numerator["numpy"] == "np.outer(o - t, y)" and numerator["shape"] == ["n", "m"]
+
+
+def test_documents_state_the_layout_and_shapes(seed):
+    markdown = seed.markdown()
+    assert "## Matrix form" in markdown
+    assert "shape of its variable" in markdown
+    assert r"\mathbf{W} \in \mathbb{R}^{m \times n}" in markdown
+    assert r"dE &= \left(\mathbf{y} \left(\mathbf{o} - \mathbf{t}\right)^\top\right) : d\mathbf{W}" in markdown
+
+
+def test_a_spec_can_ask_for_the_jacobian_layout():
+    derivation = Derivation.from_dict({
+        "layers": [{"type": "affine", "input": "y", "output": "z", "weight": "w"},
+                   {"type": "softmax", "input": "z", "output": "o"}],
+        "loss": {"type": "cross_entropy", "input": "o", "target": "t", "targets": "one_hot"},
+        "derive": {"wrt": ["w"], "layout": "numerator"},
+    })
+    assert derivation.numpy_code("w") == "np.outer(o - t, y)"
+    markdown = derivation.markdown()
+    assert "Jacobian (numerator) layout" in markdown and "(n \\times m)" in markdown
