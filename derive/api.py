@@ -72,7 +72,15 @@ class Derivation:
     def numpy_code(self, name: str, layout: str | None = None) -> str | None:
         """A NumPy expression (``np`` = numpy) for the whole gradient array, or None."""
         node = self.matrix(name, layout)
-        return None if node is None else numpy_code(node)
+        return None if node is None else numpy_code(node, self._size_code())
+
+    def _size_code(self) -> dict:
+        """Each dimension as NumPy code that reads it off an array of the network: B -> y.shape[0]."""
+        code: dict = {}
+        for tensor in self.network.tensors.values():
+            for axis, dim in enumerate(tensor.dims):
+                code.setdefault(dim, f"{tensor.name}.shape[{axis}]")
+        return code
 
     def numpy_function(self, name: str, layout: str | None = None) -> Callable[..., np.ndarray]:
         """A function of NumPy arrays, named as in the spec, that returns the gradient array."""
@@ -136,7 +144,7 @@ class Derivation:
             "layout": layout or self.network.layout,
             "shape": [str(d) for d in _render.gradient_shape(self.network, name, layout or self.network.layout)],
             "matrix": None if node is None else matrix_latex(node),
-            "numpy": None if node is None else numpy_code(node),
+            "numpy": None if node is None else numpy_code(node, self._size_code()),
             "assumptions": self.assumptions(),
             "steps": [{"equation": text(block.lhs), "rule": step.rule, "expression": text(step.expr)}
                       for block in gradient.blocks for step in block.steps],

@@ -195,6 +195,8 @@ def _scale_axis(matrix: Term, idx, vector: Node) -> Term:
 
 
 def _sum(expr: sp.Sum) -> Term:
+    if len(expr.limits) != 1:
+        raise NoMatrixForm("a sum over several indices at once")
     (k, _, _), = expr.limits
     factors = list(sp.Mul.make_args(expr.function))
     inside = [_translate(f) for f in factors if k in f.free_symbols]

@@ -1,7 +1,8 @@
 """Assemble a Network from parsed equations: check the chain, infer index ranges and roles."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import ast
+from dataclasses import dataclass, field, replace
 
 import sympy as sp
 
@@ -43,6 +44,15 @@ class NetworkSource:
     where: str = ""
     layout: str = "denominator"
     differential: bool = False
+    batch: "Batch | None" = None
+
+
+@dataclass(frozen=True)
+class Batch:
+    """B samples through the same network: a leading sample index, and E summed or averaged."""
+
+    size: str = "B"
+    reduction: str = "mean"   # or "sum"
 
 
 class _Classes:
@@ -67,8 +77,15 @@ def build_network(source: NetworkSource) -> Network:
     _check_loss(source.loss)
     _check_order(source)
     ranks = _check_ranks(layers)
+    per_sample: set[str] = set()
+    if source.batch is not None:
+        roles = _roles(source, layers, ranks)
+        per_sample = {name for name, role in roles.items() if role in ("input", "intermediate", "target")}
+        source = _batched(source, per_sample)
+        layers = [*source.layers, source.loss]
+        ranks = _check_ranks(layers)
     classes = _index_classes(layers)
-    dims = _dimension_symbols(source, layers, classes, ranks)
+    dims = _dimension_symbols(source, layers, classes, ranks, per_sample)
 
     built = []
     for number, layer in enumerate(layers):
@@ -76,11 +93,15 @@ def build_network(source: NetworkSource) -> Network:
             slot = classes.find(("scope", number, scope))
             return make_index(scope[-1], dims[slot])
         indices, rhs = to_sympy(layer.equation, index_for)
+        if source.batch is not None:  # the B in E = sum(s, ...)/B is the batch size itself
+            batch_dim = next(d for d in dims.values() if d.name == source.batch.size)
+            rhs = rhs.xreplace({sp.Symbol(source.batch.size): batch_dim})
         built.append(Layer(layer.kind, layer.equation.output, indices, rhs, layer.where))
 
     tensors = _tensors(source, layers, classes, dims, ranks)
     network = Network(source.title, built[:-1], built[-1], tensors, source.target,
-                      source.targets, list(source.wrt), source.slug, source.layout, source.differential)
+                      source.targets, list(source.wrt), source.slug, source.layout, source.differential,
+                      source.batch)
     for name in network.wrt:
         if name not in network.differentiable():
             raise NetworkError(f"{source.where}[derive].wrt".lstrip(),
@@ -140,9 +161,9 @@ def _index_classes(layers: list[LayerSource]) -> _Classes:
     return classes
 
 
-def _dimension_symbols(source, layers, classes, ranks) -> dict:
+def _dimension_symbols(source, layers, classes, ranks, per_sample=frozenset()) -> dict:
     """One integer symbol per class of index slots, named in order of first appearance."""
-    declared = {}
+    declared = {classes.find(("axis", name, 0)): source.batch.size for name in per_sample}
     for name, names in source.dimensions.items():
         if ranks.get(name) != len(names):
             raise NetworkError(f"{source.where}[dimensions].{name}".lstrip(),
@@ -171,33 +192,76 @@ def _dimension_symbols(source, layers, classes, ranks) -> dict:
     return dims
 
 
-def _tensors(source, layers, classes, dims, ranks) -> dict[str, Tensor]:
+def _roles(source, layers, ranks) -> dict[str, str]:
+    """What each name is: loss, intermediate, target, parameter, constant or the input."""
     outputs = {layer.equation.output for layer in layers}
     parameters = {name for layer in source.layers for name in layer.parameters}
     loss_only = set(ranks) - {n for layer in source.layers for n, _ in rank_uses(layer.equation)}
-    natural = _natural_indices(layers)
-    tensors: dict[str, Tensor] = {}
+    roles: dict[str, str] = {}
     for layer in layers:
         for name, rank in rank_uses(layer.equation):
-            if name in tensors:
-                continue
+            if name in roles or (source.batch is not None and name == source.batch.size):
+                continue  # the batch size B is a dimension, not a quantity
             if name == source.loss.equation.output:
-                role = "loss"
+                roles[name] = "loss"
             elif name in outputs:
-                role = "intermediate"
+                roles[name] = "intermediate"
             elif name == source.target:
-                role = "target"
+                roles[name] = "target"
             elif name in parameters:
-                role = "parameter"
+                roles[name] = "parameter"
             elif rank == 0 or name in source.constants or name in loss_only:
-                role = "constant"
-            elif not any(t.role == "input" for t in tensors.values()) and layer is layers[0]:
-                role = "input"
+                roles[name] = "constant"
+            elif "input" not in roles.values() and layer is layers[0]:
+                roles[name] = "input"
             else:
-                role = "parameter"
-            axis_dims = tuple(dims[classes.find(("axis", name, axis))] for axis in range(rank))
-            tensors[name] = Tensor(name, axis_dims, role, natural.get(name, ()))
+                roles[name] = "parameter"
+    return roles
+
+
+def _tensors(source, layers, classes, dims, ranks) -> dict[str, Tensor]:
+    natural = _natural_indices(layers)
+    tensors = {}
+    for name, role in _roles(source, layers, ranks).items():
+        axis_dims = tuple(dims[classes.find(("axis", name, axis))] for axis in range(ranks[name]))
+        tensors[name] = Tensor(name, axis_dims, role, natural.get(name, ()))
     return dict(sorted(tensors.items(), key=lambda item: _order(item[1], layers)))
+
+
+def _batched(source: NetworkSource, per_sample: set[str]) -> NetworkSource:
+    """Every per-sample quantity gains a leading sample index; the loss sums (or averages) over it."""
+    used = {n for layer in [*source.layers, source.loss] for n, _ in rank_uses(layer.equation)}
+    used |= {i for layer in [*source.layers, source.loss] for use in index_uses(layer.equation)
+             for i in [use.scope[-1]]}
+    sample = next(n for n in ("s", "n", "b", "r", "u") if n not in used)
+
+    def rewrite(layer: LayerSource, is_loss=False) -> LayerSource:
+        equation = layer.equation
+        rhs = _SampleIndex(per_sample, sample).visit(ast.parse(ast.unparse(equation.rhs), mode="eval").body)
+        indices = equation.indices
+        if equation.output in per_sample:
+            indices = (sample, *indices)
+        if is_loss:
+            total = ast.Call(ast.Name("sum", ast.Load()), [ast.Name(sample, ast.Load()), rhs], [])
+            rhs = ast.BinOp(total, ast.Div(), ast.Name(source.batch.size, ast.Load())) \
+                if source.batch.reduction == "mean" else total
+        ast.fix_missing_locations(rhs)
+        return LayerSource(layer.kind, Equation(equation.text, equation.output, indices, rhs),
+                           layer.where, layer.parameters)
+
+    return replace(source, layers=[rewrite(layer) for layer in source.layers],
+                   loss=rewrite(source.loss, is_loss=True))
+
+
+class _SampleIndex(ast.NodeTransformer):
+    def __init__(self, per_sample: set[str], sample: str):
+        self.per_sample, self.sample = per_sample, sample
+
+    def visit_Subscript(self, node):
+        if isinstance(node.value, ast.Name) and node.value.id in self.per_sample:
+            items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+            node.slice = ast.Tuple([ast.Name(self.sample, ast.Load()), *items], ast.Load())
+        return node
 
 
 def _natural_indices(layers) -> dict[str, tuple[str, ...]]:
@@ -210,7 +274,6 @@ def _natural_indices(layers) -> dict[str, tuple[str, ...]]:
 
 
 def _subscripted(node):
-    import ast
     for child in ast.walk(node):
         if isinstance(child, ast.Subscript):
             items = child.slice.elts if isinstance(child.slice, ast.Tuple) else [child.slice]
@@ -244,7 +307,7 @@ def parse_expression(network: Network, text: str, free: tuple[str, ...] = ()) ->
     if missing:
         raise NetworkError("", f"cannot tell the range of index '{missing[0]}' in '{text}'")
     _, expr = to_sympy(equation, lambda scope: make_index(scope[-1], dims[scope]))
-    return expr
+    return expr.xreplace({sp.Symbol(str(d)): d for d in network.dimensions})  # B in .../B is the batch size
 
 
 def _all_scopes(equation: Equation):

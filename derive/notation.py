@@ -102,6 +102,7 @@ class Network:
     slug: str = "network"
     layout: str = "denominator"    # matrix forms: the shape of the variable, or "numerator" (Jacobian)
     differential: bool = False     # documents also show dE = G : dW
+    batch: object = None           # network.Batch when the spec declares a batch of samples
 
     @property
     def equations(self) -> list[Layer]:
@@ -184,15 +185,18 @@ def rename_bound(expr, taken: set[str], pool):
 
     def visit(node):
         if isinstance(node, sp.Sum):
-            (idx, lo, hi), = node.limits
             body = visit(node.function)
-            if idx.name in taken:
-                used = taken | {i.name for i in free_indices(body)} | {i.name for i in bound_indices(body)}
-                fresh = make_index(next(p for p in pool if p not in used), index_range(idx))
-                body = body.xreplace({idx: fresh})
-                idx = fresh
-            taken.add(idx.name)
-            return sp.Sum(body, (idx, lo, hi))
+            limits = []
+            for idx, lo, hi in node.limits:
+                if idx.name in taken:
+                    used = taken | {i.name for i in free_indices(body)} | {i.name for i in bound_indices(body)} \
+                        | {limit[0].name for limit in node.limits}
+                    fresh = make_index(next(p for p in pool if p not in used), index_range(idx))
+                    body = body.xreplace({idx: fresh})
+                    idx = fresh
+                taken.add(idx.name)
+                limits.append((idx, lo, idx.upper))
+            return sp.Sum(body, *limits)
         if node.args and not isinstance(node, (sp.Indexed, sp.Idx)):
             return node.func(*[visit(a) for a in node.args])
         return node
@@ -206,9 +210,12 @@ def alpha_normal(expr):
 
     def visit(node):
         if isinstance(node, sp.Sum):
-            (idx, lo, hi), = node.limits
-            canon = sp.Idx(sp.Symbol(f"_d{next(counter)}", integer=True), index_range(idx))
-            return sp.Sum(visit(node.function.xreplace({idx: canon})), (canon, lo, hi))
+            body, limits = node.function, []
+            for idx, lo, hi in node.limits:
+                canon = sp.Idx(sp.Symbol(f"_d{next(counter)}", integer=True), index_range(idx))
+                body = body.xreplace({idx: canon})
+                limits.append((canon, lo, hi))
+            return sp.Sum(visit(body), *limits)
         if node.args and not isinstance(node, (sp.Indexed, sp.Idx)):
             return node.func(*[visit(a) for a in node.args])
         return node

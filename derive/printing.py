@@ -126,12 +126,12 @@ class IndexLatexPrinter(ReadingOrder, LatexPrinter):
         return super()._print_Pow(expr)
 
     def _print_Sum(self, expr):
-        (idx, _, _), = expr.limits
         body = expr.function
         tex = self._print(body)
         if isinstance(body, sp.Add):
             tex = rf"\left({tex}\right)"
-        return rf"\sum_{{{self._print(idx)}}} {tex}"
+        sums = "".join(rf"\sum_{{{self._print(limit[0])}}} " for limit in reversed(expr.limits))
+        return sums + tex
 
     def _print_exp(self, expr, exp=None):
         # e^{z_j/T}, not a fraction inside the exponent
@@ -207,8 +207,10 @@ class IndexTextPrinter(ReadingOrder, StrPrinter):
         return f"{expr.base.label}[{','.join(self._print(i) for i in expr.indices)}]"
 
     def _print_Sum(self, expr):
-        (idx, _, _), = expr.limits
-        return f"sum({self._print(idx)}, {self._print(expr.function)})"
+        text = self._print(expr.function)
+        for limit in expr.limits:  # the first limit is the innermost sum
+            text = f"sum({self._print(limit[0])}, {text})"
+        return text
 
     def _print_KroneckerDelta(self, expr):
         return f"delta({','.join(self._print(a) for a in expr.args)})"
@@ -352,62 +354,72 @@ _NUMPY_FUNCTIONS = {"exp": "np.exp({})", "log": "np.log({})", "tanh": "np.tanh({
                     "heaviside": "np.heaviside({}, 0.0)"}
 
 
-def numpy_code(node) -> str:
-    """A NumPy expression (``np`` being numpy) over arrays named as in the spec."""
+def numpy_code(node, sizes: dict | None = None) -> str:
+    """A NumPy expression (``np`` being numpy) over arrays named as in the spec.
+
+    ``sizes`` maps a dimension symbol (a batch size B, say) to code that reads it off an array.
+    """
+    sizes = sizes or {}
     kind, args = node.kind, node.args
     if kind == "leaf":
         return args[0]
     if kind == "scalar":
-        return text(args[0])
+        return _sized(args[0], sizes)
     if kind == "ones":
         return "1"
     if kind == "T":
-        return f"{_numpy_atom(args[0])}.T" if args[0].rank == 2 else numpy_code(args[0])
+        return f"{_numpy_atom(args[0], sizes)}.T" if args[0].rank == 2 else numpy_code(args[0], sizes)
     if kind == "diag":
-        return f"np.diag({numpy_code(args[0])})"
+        return f"np.diag({numpy_code(args[0], sizes)})"
     if kind == "sum":
-        return f"np.sum({numpy_code(args[0])})"
+        return f"np.sum({numpy_code(args[0], sizes)})"
     if kind == "matmul":
         left, right = args
         if right.kind == "ones":
-            return f"{_numpy_atom(left)}.sum(axis=1)"
+            return f"{_numpy_atom(left, sizes)}.sum(axis=1)"
         if left.rank == 1 and right.rank == 1 and right.row:
-            return f"np.outer({numpy_code(left)}, {numpy_code(right)})"
-        return f"{_numpy_atom(left)} @ {_numpy_atom(right)}"
+            return f"np.outer({numpy_code(left, sizes)}, {numpy_code(right, sizes)})"
+        return f"{_numpy_atom(left, sizes)} @ {_numpy_atom(right, sizes)}"
     if kind == "hadamard":
         above = [a for a in args if not _reciprocal(a)]
         below = [a.args[0] for a in args if _reciprocal(a)]
-        code = " * ".join(_numpy_atom(a) for a in above) if above else "1"
-        return code + "".join(f" / {_numpy_atom(b)}" for b in below)
+        code = " * ".join(_numpy_atom(a, sizes) for a in above) if above else "1"
+        return code + "".join(f" / {_numpy_atom(b, sizes)}" for b in below)
     if kind == "add":
         args = _positive_first(args)
-        code = numpy_code(args[0])
+        code = numpy_code(args[0], sizes)
         for arg in args[1:]:
             negative = arg.kind == "scale" and arg.args[0].kind == "scalar" and arg.args[0].args[0].could_extract_minus_sign()
-            code += f" - {_numpy_atom(_negated(arg))}" if negative else f" + {numpy_code(arg)}"
+            code += f" - {_numpy_atom(_negated(arg), sizes)}" if negative else f" + {numpy_code(arg, sizes)}"
         return code
     if kind == "scale":
         factor, inner = args
         if factor.kind == "scalar" and factor.args[0] == -1:
-            return f"-{_numpy_atom(inner)}"
+            return f"-{_numpy_atom(inner, sizes)}"
         if _reciprocal(factor):
-            return f"{_numpy_atom(inner)} / {_numpy_atom(factor.args[0])}"
+            return f"{_numpy_atom(inner, sizes)} / {_numpy_atom(factor.args[0], sizes)}"
         if factor.kind == "scalar" and isinstance(factor.args[0], sp.Pow) and factor.args[0].exp == -1:
-            return f"{_numpy_atom(inner)} / {text(factor.args[0].base)}"
-        return f"{_numpy_atom(factor)} * {_numpy_atom(inner)}"
+            return f"{_numpy_atom(inner, sizes)} / {_sized(factor.args[0].base, sizes)}"
+        return f"{_numpy_atom(factor, sizes)} * {_numpy_atom(inner, sizes)}"
     if kind == "func":
-        return _NUMPY_FUNCTIONS[args[0]].format(numpy_code(args[1]))
+        return _NUMPY_FUNCTIONS[args[0]].format(numpy_code(args[1], sizes))
     if kind == "power":
         if args[1] == -1:
-            return f"1 / {_numpy_atom(args[0])}"
-        return f"{_numpy_atom(args[0])} ** {args[1]}"
+            return f"1 / {_numpy_atom(args[0], sizes)}"
+        return f"{_numpy_atom(args[0], sizes)} ** {args[1]}"
     if kind == "eye":
         raise ValueError("an identity matrix has no size in NumPy code")
     raise ValueError(kind)
 
 
-def _numpy_atom(node) -> str:
-    code = numpy_code(node)
+def _sized(value, sizes) -> str:
+    """A scalar in NumPy code, a dimension such as B read off an array: y.shape[0]."""
+    named = {d: sp.Symbol(code) for d, code in sizes.items() if d in value.free_symbols}
+    return text(value.xreplace(named))
+
+
+def _numpy_atom(node, sizes=None) -> str:
+    code = numpy_code(node, sizes)
     if node.kind in ("add", "scale", "hadamard", "matmul", "power") or node.kind == "func" and node.args[0] == "sigmoid":
         return f"({code})"
     if node.kind == "scalar" and not (node.args[0].is_Atom):

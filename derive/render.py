@@ -84,7 +84,16 @@ def document(network: Network, gradients: list[Gradient], report: Report) -> dic
         "results": [_result(gradient, numbers) for gradient in gradients],
         "verification": _verification(report),
         "matrix": _matrix_forms(network, gradients),
+        "batch": _batch(network),
     }
+
+
+def _batch(network: Network) -> dict | None:
+    if network.batch is None:
+        return None
+    sample = next((t.natural_indices[0] for t in network.tensors.values()
+                   if t.role == "input" and t.natural_indices), "s")
+    return {"size": network.batch.size, "reduction": network.batch.reduction, "index": sample}
 
 
 def gradient_shape(network: Network, name: str, layout: str) -> tuple:

@@ -8,6 +8,7 @@ so every step is one rule applied everywhere it fits.
 """
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable
@@ -67,8 +68,12 @@ def rewrite(expr, visit):
 
 
 def _sum_parts(node):
-    (idx, lo, hi), = node.limits
-    return node.function, idx
+    """A sum's body and its summation indices (SymPy merges nested sums into one with several)."""
+    return node.function, [limit[0] for limit in node.limits]
+
+
+def _resum(body, limits):
+    return sp.Sum(body, *limits) if limits else body
 
 
 def _delta_on(factor, idx):
@@ -140,15 +145,17 @@ def contract_delta(expr, ctx):
     def visit(node):
         if not isinstance(node, sp.Sum):
             return None
-        body, idx = _sum_parts(node)
+        body, indices = _sum_parts(node)
         factors = list(sp.Mul.make_args(body))
-        for position, factor in enumerate(factors):
-            other = _delta_on(factor, idx)
-            if other is not None:
-                if (idx, other) not in pairs:
-                    pairs.append((idx, other))
-                rest = factors[:position] + factors[position + 1:]
-                return sp.Mul(*rest).xreplace({idx: other})
+        for idx in indices:
+            for position, factor in enumerate(factors):
+                other = _delta_on(factor, idx)
+                if other is not None:
+                    if (idx, other) not in pairs:
+                        pairs.append((idx, other))
+                    rest = factors[:position] + factors[position + 1:]
+                    remaining = [limit for limit in node.limits if limit[0] != idx]
+                    return _resum(sp.Mul(*rest).xreplace({idx: other}), remaining)
         return None
     new = rewrite(expr, visit)
     return (new, {"pairs": pairs}) if pairs else None
@@ -210,21 +217,21 @@ def _factor_counter(expr) -> tuple[Counter, dict]:
 
 def _fold_layer(node, layer: Layer):
     """The node with every instance of the layer's definition replaced by its output, or None."""
-    if len(layer.indices) != 1 or isinstance(layer.rhs, (sp.Indexed, sp.Symbol)):
+    if not layer.indices or isinstance(layer.rhs, (sp.Indexed, sp.Symbol)):
         return None
     counts, originals = _factor_counter(node)
     if not all(sp.S(power).is_Number for power in counts.values()):
         return None
     instances = []
-    for value in sorted(free_indices(node), key=lambda i: i.name):
-        if value.upper != layer.indices[0].upper:
-            continue
-        definition = layer.rhs.xreplace({layer.indices[0]: value})
+    present = sorted(free_indices(node), key=lambda i: i.name)
+    choices = [[v for v in present if v.upper == idx.upper] for idx in layer.indices]
+    for values in itertools.product(*choices):
+        definition = layer.rhs.xreplace(dict(zip(layer.indices, values)))
         wanted, _ = _factor_counter(definition)
         while all(_covers(counts.get(base, 0), power) for base, power in wanted.items()):
             for base, power in wanted.items():
                 counts[base] -= power
-            output = sp.IndexedBase(layer.output)[value]
+            output = sp.IndexedBase(layer.output)[values]
             originals.setdefault(output, output)
             counts[output] += 1
             if (output, definition) not in instances:
@@ -248,11 +255,11 @@ def distribute(expr, ctx):
     def visit(node):
         if not isinstance(node, sp.Sum):
             return None
-        body, idx = _sum_parts(node)
+        body, indices = _sum_parts(node)
         if not isinstance(body, sp.Mul) or not any(isinstance(f, sp.Add) for f in body.args):
             return None
         expanded = sp.expand_mul(body)
-        if any(_delta_on(f, idx) is not None
+        if any(_delta_on(f, idx) is not None for idx in indices
                for term in sp.Add.make_args(expanded) for f in sp.Mul.make_args(term)):
             changed.append(node)
             return sp.Sum(expanded, *node.limits)
@@ -266,16 +273,16 @@ def split_sum(expr, ctx):
     """The sum of a sum of terms is the sum of their sums."""
     changed = []
 
-    def helps(term, idx):
+    def helps(term, indices):
         factors = sp.Mul.make_args(term)
         return any(_delta_on(f, idx) is not None or (idx not in f.free_symbols and not f.is_Number)
-                   for f in factors)
+                   for f in factors for idx in indices)
 
     def visit(node):
         if not isinstance(node, sp.Sum):
             return None
-        body, idx = _sum_parts(node)
-        if isinstance(body, sp.Add) and any(helps(term, idx) for term in body.args):
+        body, indices = _sum_parts(node)
+        if isinstance(body, sp.Add) and any(helps(term, indices) for term in body.args):
             changed.append(node)
             return sp.Add(*[sp.Sum(term, *node.limits) for term in body.args])
         return None
@@ -291,11 +298,11 @@ def pull_out_constant(expr, ctx):
     def visit(node):
         if not isinstance(node, sp.Sum):
             return None
-        body, idx = _sum_parts(node)
-        constant = [f for f in sp.Mul.make_args(body) if idx not in f.free_symbols]
+        body, indices = _sum_parts(node)
+        constant = [f for f in sp.Mul.make_args(body) if not set(indices) & f.free_symbols]
         if not constant or constant == [sp.S.One]:
             return None
-        varying = [f for f in sp.Mul.make_args(body) if idx in f.free_symbols]
+        varying = [f for f in sp.Mul.make_args(body) if set(indices) & f.free_symbols]
         pulled.append(sp.Mul(*constant))
         return sp.Mul(*constant) * sp.Sum(sp.Mul(*varying), *node.limits)
     new = rewrite(expr, visit)
@@ -338,10 +345,12 @@ def normalized_targets(expr, ctx):
 
     def visit(node):
         if isinstance(node, sp.Sum):
-            body, idx = _sum_parts(node)
-            if isinstance(body, sp.Indexed) and str(body.base.label) == ctx.target and body.indices == (idx,):
-                sums.append(node)
-                return sp.S.One
+            body, indices = _sum_parts(node)
+            if isinstance(body, sp.Indexed) and str(body.base.label) == ctx.target \
+                    and body.indices[-1] in indices and body.indices[-1] not in body.indices[:-1]:
+                # the class axis (the last) sums to one, for each sample
+                sums.append(sp.Sum(body, (body.indices[-1], 0, body.indices[-1].upper)))
+                return _resum(sp.S.One, [limit for limit in node.limits if limit[0] != body.indices[-1]])
         return None
     new = rewrite(expr, visit)
     return (new, {"sums": sums, "target": ctx.target, "kind": ctx.targets}) if sums else None

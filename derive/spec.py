@@ -7,7 +7,7 @@ from pathlib import Path
 
 from .library import LAYERS, LAYOUTS, LOSSES, layer_equation, loss_equation
 from .matrix import LAYOUTS as LAYOUTS_MATRIX
-from .network import LayerSource, NetworkError, NetworkSource, build_network
+from .network import Batch, LayerSource, NetworkError, NetworkSource, build_network
 from .notation import TARGET_KINDS, Network
 from .parse import NAME, EquationError, parse_equation
 
@@ -40,7 +40,7 @@ def network_from_dict(data: dict, origin: str = "<spec>", slug: str = "network")
 
 
 def _source(data: dict, origin: str, slug: str) -> NetworkSource:
-    _only(data, {"title", "layers", "loss", "derive", "dimensions", "constants"}, "")
+    _only(data, {"title", "layers", "loss", "derive", "dimensions", "constants", "batch"}, "")
     layers_data = data.get("layers")
     if not isinstance(layers_data, list) or not layers_data:
         raise SpecError(f"{origin}: missing field 'layers' (at least one [[layers]] table)")
@@ -72,7 +72,21 @@ def _source(data: dict, origin: str, slug: str) -> NetworkSource:
     if not isinstance(title, str):
         raise SpecError(f"{origin}: field 'title': expected a string")
     return NetworkSource(title, layers, loss, target, targets, wrt, dimensions, constants, slug,
-                         layout=layout, differential=differential)
+                         layout=layout, differential=differential, batch=_batch(data, origin))
+
+
+def _batch(data: dict, origin: str) -> Batch | None:
+    if "batch" not in data:
+        return None
+    table = data["batch"]
+    _only(table, {"size", "reduction"}, "[batch]", origin)
+    size = table.get("size", "B")
+    if not isinstance(size, str) or not NAME.match(size):
+        raise SpecError(f"{origin}: [batch] field 'size': expected a name such as \"B\"")
+    reduction = table.get("reduction", "mean")
+    if reduction not in ("mean", "sum"):
+        raise SpecError(f"{origin}: [batch] field 'reduction': expected \"mean\" or \"sum\"")
+    return Batch(size, reduction)
 
 
 def _only(table: dict, allowed: set[str], where: str, origin: str = "") -> None:

@@ -132,11 +132,13 @@ def evaluate(expr, values: dict, size, jacobian):
     if isinstance(expr, sp.Pow):
         return _combine([evaluate(a, values, size, jacobian) for a in expr.args], np.power, size)
     if isinstance(expr, sp.Sum):
-        (idx, _, _), = expr.limits
         array, axes = evaluate(expr.function, values, size, jacobian)
-        if idx in axes:
-            return array.sum(axis=axes.index(idx)), tuple(a for a in axes if a != idx)
-        return array * size(idx), axes
+        for idx, _, _ in expr.limits:
+            if idx in axes:
+                array, axes = array.sum(axis=axes.index(idx)), tuple(a for a in axes if a != idx)
+            else:
+                array = array * size(idx)
+        return array, axes
     if isinstance(expr, sp.Derivative):
         # diff, not doit(): doit would also try to sum every Sum in closed form
         return evaluate(sp.diff(expr.expr, *expr.variables), values, size, jacobian)
@@ -208,7 +210,7 @@ def size_settings(network: Network) -> list[dict]:
 
 
 def sample(network: Network, sizes: dict, rng: np.random.Generator) -> dict:
-    values = {}
+    values = {str(dim): size for dim, size in sizes.items()}  # a batch size B also appears as 1/B
     for tensor in network.tensors.values():
         shape = tuple(int(d.xreplace(sizes)) for d in tensor.dims)
         if tensor.role in ("intermediate", "loss"):
@@ -223,13 +225,14 @@ def sample(network: Network, sizes: dict, rng: np.random.Generator) -> dict:
 
 
 def _targets(kind: str, shape, rng) -> np.ndarray:
+    """Targets over the last axis (the classes), one row per sample when there is a batch."""
     if kind == "one_hot":
-        flat = np.zeros(int(np.prod(shape)))
-        flat[rng.integers(flat.size)] = 1.0
-        return flat.reshape(shape)
+        rows = np.zeros((int(np.prod(shape[:-1])), shape[-1]))
+        rows[np.arange(len(rows)), rng.integers(shape[-1], size=len(rows))] = 1.0
+        return rows.reshape(shape)
     if kind == "distribution":
         raw = rng.uniform(0.1, 1.0, size=shape)
-        return raw / raw.sum()
+        return raw / raw.sum(axis=-1, keepdims=True)
     return rng.uniform(0.1, 1.0, size=shape)
 
 

@@ -15,7 +15,7 @@ from test_cli import run
 
 SPECS = sorted(EXAMPLES.glob("*.toml"))
 ALLOWED = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Call, ast.Name, ast.Attribute, ast.Constant, ast.Load,
-           ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.MatMult, ast.USub, ast.keyword)
+           ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.MatMult, ast.USub, ast.keyword, ast.Subscript)
 
 
 def run_numpy(code: str, arrays: dict):
