@@ -84,6 +84,17 @@ class IndexLatexPrinter(ReadingOrder, LatexPrinter):
     def _print_Idx(self, expr):
         return index_tex(expr.name)
 
+    def _print_Mul(self, expr):
+        # (1/B) sum_s ..., rather than a whole sum above a fraction bar
+        if isinstance(expr, sp.Mul) and sp.Mul(*expr.args) == expr and expr.has(sp.Sum):
+            below = [f for f in expr.args if isinstance(f, sp.Pow) and f.exp == -1 and f.base.is_Symbol]
+            if below:
+                rest = sp.Mul(*[f for f in expr.args if f not in below])
+                inner = self._print(rest) if isinstance(rest, (sp.Sum, sp.Mul)) else \
+                    self.parenthesize(rest, PRECEDENCE["Mul"])
+                return rf"\frac{{1}}{{{self._print(sp.Mul(*[f.base for f in below]))}}} {inner}"
+        return super()._print_Mul(expr)
+
     def _print_unevaluated_Mul(self, expr):
         # a substitution before cancelling: keep its factors in order, each in brackets if needed
         factors = []
