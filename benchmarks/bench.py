@@ -77,6 +77,7 @@ def deep_network(depth: int) -> dict:
 
 def depth_scaling():
     print("3. dE/dw1 against the number L of hidden tanh layers (in process, median of 3)")
+    Engine(network_from_dict(deep_network(1))).gradient_of("w1")  # warm SymPy's caches first
     previous = None
     for depth in (1, 2, 4, 8, 16):
         network = network_from_dict(deep_network(depth))

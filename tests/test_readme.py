@@ -29,3 +29,10 @@ def test_the_two_commands():
     assert "pip install -e . && derive build" in README
     assert "npm ci && pip install -e '.[test]' && python -m pytest" in README
     assert "npm ci && pip install -e '.[test]' && python -m pytest" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_matrix_excerpt_lines_are_in_the_rendered_document():
+    block = README.split("in a stated layout and with its")[1].split("```markdown\n")[1].split("```")[0]
+    document = (OUTPUT / "softmax-cross-entropy.md").read_text()
+    for line in block.strip().splitlines():
+        assert line in document

@@ -1,0 +1,58 @@
+"""How index expressions are written: as a person writes them, and as the parser reads them back."""
+import pytest
+import sympy as sp
+
+from derive.notation import Partial, make_index, relu, sigmoid, summation
+from derive.parse import parse_equation
+from derive.printing import latex, latex_inline, name_tex, text
+
+n = sp.Symbol("n", integer=True, positive=True)
+j, k = make_index("j", n), make_index("k", n)
+o, t, z, z1, w = (sp.IndexedBase(name) for name in ("o", "t", "z", "z1", "w"))
+T, E = sp.Symbol("T"), sp.Symbol("E")
+
+
+@pytest.mark.parametrize("expr, expected", [
+    (o[j], "o_{j}"),
+    (w[j, k], "w_{jk}"),
+    (summation(t[k], k), r"\sum_{k} t_{k}"),
+    (sp.KroneckerDelta(j, k), r"\delta_{jk}"),
+    (Partial(E, o[j]), r"\frac{\partial E}{\partial o_{j}}"),
+    (1 / T, r"\frac{1}{T}"),                                   # regression: printed "T (-1)"
+    (z1[j] ** 2, r"\left(z^{(1)}_{j}\right)^{2}"),             # no double superscript
+    (sp.exp(z[j] / T), r"e^{z_{j} / T}"),
+    (sp.log(o[j]), r"\log o_{j}"),
+    (-summation(-t[k] * sp.KroneckerDelta(j, k), k), r"\sum_{k} t_{k} \delta_{jk}"),  # one sign, in front
+    (sp.Heaviside(z[j]) * o[k], r"\mathbf{1}\left[z_{j} > 0\right] o_{k}"),
+    (o[j] * (sp.KroneckerDelta(j, k) - o[k]), r"o_{j} \left(\delta_{jk} - o_{k}\right)"),
+])
+def test_latex(expr, expected):
+    assert latex(expr) == expected
+
+
+def test_headings_use_a_slash():
+    assert latex_inline(Partial(E, o[j])) == r"\partial E/\partial o_{j}"
+
+
+@pytest.mark.parametrize("name, expected", [("w2", "w^{(2)}"), ("tau", r"\tau"), ("logits", r"\mathrm{logits}")])
+def test_names(name, expected):
+    assert name_tex(name) == expected
+
+
+@pytest.mark.parametrize("expr", [
+    o[j] * summation(t[k], k) - t[j],
+    summation(w[j, k] * sp.tanh(z[k]) * sigmoid(z[k]) * relu(z[k]) * sp.Heaviside(z[k]), k),
+    sp.exp(z[j] / T) / summation(sp.exp(z[k] / T), k) + sp.sqrt(o[j]),
+    sp.KroneckerDelta(j, k) * o[j] - o[j] * o[k],
+])
+def test_text_reads_back_through_the_parser(expr):
+    printed = text(expr)
+    free = ",".join(sorted(i.name for i in expr.free_symbols if isinstance(i, sp.Idx)))
+    equation = parse_equation(f"r[{free}] = {printed}")
+    index = {("free", "j"): j, ("free", "k"): k}
+
+    def index_for(scope):
+        return index.get(scope) or make_index(scope[-1], n)
+    from derive.parse import to_sympy
+    _, parsed = to_sympy(equation, index_for)
+    assert text(parsed) == printed
