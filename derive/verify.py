@@ -64,8 +64,19 @@ class Point:
         return int(index_range(idx).xreplace(self.sizes))
 
     def evaluate(self, expr, order: tuple = ()) -> np.ndarray:
-        array, axes = evaluate(expr, self.values, self.size, self.jacobian)
+        array, axes = evaluate(expr, self.values, self.size, self.partial)
         return _align(array, axes, tuple(order), self.size)
+
+    def partial(self, expr: Partial):
+        """(array, axes) of a partial derivative in a step, by finite differences.
+
+        dE/dX is the total derivative through the forward pass; dU/dX of a layer output U, and
+        the loss's direct part, hold every other quantity fixed.
+        """
+        numerator, denominator = expr.numerator, expr.denominator
+        total = _name(numerator) == self.network.loss.output and not isinstance(expr, DirectPartial)
+        array = self.jacobian(_name(numerator), _name(denominator), total)
+        return _diagonal(array, _indices(numerator) + _indices(denominator))
 
     def jacobian(self, numerator: str, denominator: str, total: bool) -> np.ndarray:
         """d numerator / d denominator by central differences, axes: numerator's then denominator's.
@@ -110,7 +121,7 @@ def forward(network: Network, sizes: dict, values: dict, override: dict | None =
     return result
 
 
-def evaluate(expr, values: dict, size, jacobian):
+def evaluate(expr, values: dict, size, partial):
     """(array, axes): the value of ``expr`` with one array axis per free index, in ``axes`` order."""
     if isinstance(expr, sp.Indexed):
         name = str(expr.base.label)
@@ -126,13 +137,13 @@ def evaluate(expr, values: dict, size, jacobian):
             return np.asarray(1.0), ()
         return np.eye(size(first)), (first, second)
     if isinstance(expr, sp.Add):
-        return _combine([evaluate(a, values, size, jacobian) for a in expr.args], np.add, size)
+        return _combine([evaluate(a, values, size, partial) for a in expr.args], np.add, size)
     if isinstance(expr, sp.Mul):
-        return _combine([evaluate(a, values, size, jacobian) for a in expr.args], np.multiply, size)
+        return _combine([evaluate(a, values, size, partial) for a in expr.args], np.multiply, size)
     if isinstance(expr, sp.Pow):
-        return _combine([evaluate(a, values, size, jacobian) for a in expr.args], np.power, size)
+        return _combine([evaluate(a, values, size, partial) for a in expr.args], np.power, size)
     if isinstance(expr, sp.Sum):
-        array, axes = evaluate(expr.function, values, size, jacobian)
+        array, axes = evaluate(expr.function, values, size, partial)
         for idx, _, _ in expr.limits:
             if idx in axes:
                 array, axes = array.sum(axis=axes.index(idx)), tuple(a for a in axes if a != idx)
@@ -141,27 +152,21 @@ def evaluate(expr, values: dict, size, jacobian):
         return array, axes
     if isinstance(expr, sp.Derivative):
         # diff, not doit(): doit would also try to sum every Sum in closed form
-        return evaluate(sp.diff(expr.expr, *expr.variables), values, size, jacobian)
+        return evaluate(sp.diff(expr.expr, *expr.variables), values, size, partial)
     if isinstance(expr, Partial):
-        return _partial(expr, jacobian)
+        return partial(expr)
     if expr.func in _ELEMENTWISE:
-        array, axes = evaluate(expr.args[0], values, size, jacobian)
+        array, axes = evaluate(expr.args[0], values, size, partial)
         return _ELEMENTWISE[expr.func](array), axes
     raise TypeError(f"cannot evaluate {expr.func.__name__} numerically")
 
 
-def _partial(expr: Partial, jacobian):
-    numerator, denominator = expr.numerator, expr.denominator
-    num_name = str(numerator.base.label) if isinstance(numerator, sp.Indexed) else numerator.name
-    den_name = str(denominator.base.label) if isinstance(denominator, sp.Indexed) else denominator.name
-    total = num_name == jacobian.__self__.network.loss.output and not isinstance(expr, DirectPartial)
-    array = jacobian(num_name, den_name, total)
-    num_axes = tuple(numerator.indices) if isinstance(numerator, sp.Indexed) else ()
-    den_axes = tuple(denominator.indices) if isinstance(denominator, sp.Indexed) else ()
-    axes = num_axes + den_axes
-    if len(set(axes)) != len(axes):
-        return _diagonal(array, axes)
-    return array, axes
+def _name(quantity) -> str:
+    return str(quantity.base.label) if isinstance(quantity, sp.Indexed) else quantity.name
+
+
+def _indices(quantity) -> tuple:
+    return tuple(quantity.indices) if isinstance(quantity, sp.Indexed) else ()
 
 
 def _diagonal(array, indices):
