@@ -175,8 +175,7 @@ def _product(terms: list[Term]) -> Term:
         result = Term(Node("matmul", (u, transpose(v)), 2), (i, j))
     else:
         raise NoMatrixForm("more than two free indices")
-    if scalars:
-        factor = scalars[0] if len(scalars) == 1 else scalar(sp.Mul(*[s.args[0] for s in scalars]))
+    for factor in scalars:
         result = Term(_scaled(factor, result.node), result.axes)
     return result
 
@@ -262,13 +261,12 @@ def evaluate(node: Node, arrays: dict, sizes: dict):
     if kind == "leaf":
         return np.asarray(arrays[args[0]], dtype=float)
     if kind == "scalar":
-        value = args[0].xreplace({s: arrays[s.name] for s in args[0].free_symbols if s.name in arrays})
-        value = value.xreplace(sizes)
-        return float(value)
+        known = {s: float(np.asarray(arrays[s.name])) for s in args[0].free_symbols if s.name in arrays}
+        return float(args[0].xreplace(known).xreplace(sizes))
     if kind == "ones":
-        return np.ones(int(sp.sympify(args[0]).xreplace(sizes)))
+        return np.ones(int(args[0].xreplace(sizes)))
     if kind == "eye":
-        return np.eye(int(sp.sympify(args[0]).xreplace(sizes)))
+        return np.eye(int(args[0].xreplace(sizes)))
     if kind == "T":
         value = evaluate(args[0], arrays, sizes)
         return value.T
@@ -296,11 +294,3 @@ def evaluate(node: Node, arrays: dict, sizes: dict):
     if kind == "power":
         return evaluate(args[0], arrays, sizes) ** args[1]
     raise NoMatrixForm(kind)
-
-
-def quantities(node: Node) -> set[str]:
-    if node.kind == "leaf":
-        return {node.args[0]}
-    if node.kind == "scalar":
-        return {s.name for s in node.args[0].free_symbols}
-    return set().union(*[quantities(a) for a in node.args if isinstance(a, Node)]) if node.args else set()

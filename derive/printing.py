@@ -85,14 +85,15 @@ class IndexLatexPrinter(ReadingOrder, LatexPrinter):
         return index_tex(expr.name)
 
     def _print_Mul(self, expr):
-        # (1/B) sum_s ..., rather than a whole sum above a fraction bar
-        if isinstance(expr, sp.Mul) and sp.Mul(*expr.args) == expr and expr.has(sp.Sum):
-            below = [f for f in expr.args if isinstance(f, sp.Pow) and f.exp == -1 and f.base.is_Symbol]
-            if below:
-                rest = sp.Mul(*[f for f in expr.args if f not in below])
-                inner = self._print(rest) if isinstance(rest, (sp.Sum, sp.Mul)) else \
-                    self.parenthesize(rest, PRECEDENCE["Mul"])
-                return rf"\frac{{1}}{{{self._print(sp.Mul(*[f.base for f in below]))}}} {inner}"
+        # -(2/B) sum_s ..., rather than a whole sum above a fraction bar
+        if isinstance(expr, sp.Mul) and sp.Mul(*expr.args) == expr:
+            coefficient, rest = expr.as_coeff_Mul()
+            below = [f for f in sp.Mul.make_args(rest) if isinstance(f, sp.Pow) and f.exp == -1 and f.base.is_Symbol]
+            above = sp.Mul(*[f for f in sp.Mul.make_args(rest) if f not in below])
+            if below and isinstance(above, sp.Sum):
+                sign = "-" if coefficient < 0 else ""
+                fraction = rf"\frac{{{self._print(abs(coefficient))}}}{{{self._print(sp.Mul(*[f.base for f in below]))}}}"
+                return f"{sign}{fraction} {self._print(above)}"
         return super()._print_Mul(expr)
 
     def _print_unevaluated_Mul(self, expr):

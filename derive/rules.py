@@ -101,7 +101,7 @@ def cancel(expr, ctx):
     cancelled = []
     for product in products:
         powers = [arg.as_powers_dict() for arg in product.args]
-        for base in {b for p in powers for b, e in p.items() if e.is_negative}:
+        for base in sorted({b for p in powers for b, e in p.items() if e.is_negative}, key=sp.default_sort_key):
             if any(p.get(base, sp.S.Zero).is_positive for p in powers) and base not in cancelled:
                 cancelled.append(base)
     new = rewrite(expr, lambda node: sp.Mul(*node.args) if _is_unevaluated(node) else None)
@@ -419,7 +419,3 @@ def simplify(expr, ctx: RuleContext, rules: list[Rule] | None = None) -> list[St
 def rules_named(*names: str) -> list[Rule]:
     by_name = {r.name: r for r in CATALOGUE}
     return [by_name[name] for name in names]
-
-
-def contains_partial(expr) -> bool:
-    return expr.has(Partial)
