@@ -129,7 +129,8 @@ class Derivation:
     def text(self, name: str) -> str:
         gradient = self.gradient(name)
         indices = ",".join(i.name for i in gradient.indices)
-        lhs = f"dE/d{name}[{indices}]" if indices else f"dE/d{name}"
+        loss = self.network.loss.output
+        lhs = f"d{loss}/d{name}[{indices}]" if indices else f"d{loss}/d{name}"
         return f"{lhs} = {text(gradient.result)}\n"
 
     def as_json(self, name: str, layout: str | None = None) -> dict:
@@ -156,9 +157,9 @@ class Derivation:
         network = self.network
         if network.target is None:
             return []
-        tensor = network.tensors[network.target]
-        index = tensor.natural_indices[0] if tensor.natural_indices else "j"
-        total = f"sum({index}, {network.target}[{index}])"
+        index = network.class_index()
+        others = network.tensors[network.target].natural_indices[:-1]
+        total = f"sum({index}, {network.target}[{','.join([*others, index])}])"
         if network.targets == "one_hot":
             return [f"targets are one-hot: {total} = 1"]
         if network.targets == "distribution":

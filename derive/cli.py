@@ -110,6 +110,8 @@ def build(specs: list[str], out: Path) -> int:
     for path in paths:
         derivation = Derivation.from_spec(path)
         slug = derivation.network.slug
+        if slug + ".md" in documents:
+            raise UsageError(f"{path}: another spec is also named '{slug}'; both would write {slug}.md")
         for fmt, extension in EXTENSIONS.items():
             documents[slug + extension] = getattr(derivation, fmt)()
     _check_writable(out)

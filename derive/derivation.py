@@ -179,7 +179,8 @@ class Engine:
             substituted.append(product)
             through.append(u)
 
-        steps = [R.Step(sp.Add(*chain_terms), "chain_rule", {"through": through, "variable": variable})]
+        steps = [R.Step(sp.Add(*chain_terms), "chain_rule", {"through": through, "variable": variable,
+                                                               "loss": loss.lhs})]
         steps.append(R.Step(sp.Add(*substituted), "substitute", {"blocks": used}))
         steps += R.simplify(steps[-1].expr, self.context, self.rules)
         depends = list(dict.fromkeys(used + references))

@@ -35,7 +35,7 @@ LOSSES = {
     "mse": Kind("E = sum(j, ({input}[j] - {target}[j])**2) / 2", ("input", "target")),
 }
 
-LAYOUTS = ("in_out", "out_in")
+WEIGHT_LAYOUTS = ("in_out", "out_in")  # z = W^T x + b (w[i,j]) or z = W x + b (w[j,i])
 
 
 def layer_equation(kind: str, fields: dict) -> str:

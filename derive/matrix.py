@@ -20,7 +20,7 @@ import sympy as sp
 
 from .notation import relu, sigmoid
 
-LAYOUTS = ("denominator", "numerator")
+GRADIENT_LAYOUTS = ("denominator", "numerator")
 
 
 class NoMatrixForm(ValueError):
@@ -240,8 +240,8 @@ def _put_first(term: Term, k) -> Term:
 
 def in_layout(node: Node, layout: str) -> Node:
     """Gradients have the shape of the variable (denominator layout) unless asked for Jacobians."""
-    if layout not in LAYOUTS:
-        raise ValueError(f"unknown layout '{layout}' (expected one of {', '.join(LAYOUTS)})")
+    if layout not in GRADIENT_LAYOUTS:
+        raise ValueError(f"unknown layout '{layout}' (expected one of {', '.join(GRADIENT_LAYOUTS)})")
     return transpose(node) if layout == "numerator" else node
 
 
@@ -261,7 +261,7 @@ def evaluate(node: Node, arrays: dict, sizes: dict):
     if kind == "leaf":
         return np.asarray(arrays[args[0]], dtype=float)
     if kind == "scalar":
-        known = {s: float(np.asarray(arrays[s.name])) for s in args[0].free_symbols if s.name in arrays}
+        known = {s: sp.Float(float(np.asarray(arrays[s.name]))) for s in args[0].free_symbols if s.name in arrays}
         return float(args[0].xreplace(known).xreplace(sizes))
     if kind == "ones":
         return np.ones(int(args[0].xreplace(sizes)))

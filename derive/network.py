@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 import sympy as sp
 
 from .notation import TARGET_KINDS, Layer, Network, Tensor, make_index
-from .parse import Equation, index_uses, rank_uses, to_sympy
+from .parse import Equation, index_uses, parse_equation, rank_uses, to_sympy
 
 DIMENSION_NAMES = ("m", "n", "d", "h", "c", "e")
 
@@ -28,6 +28,7 @@ class LayerSource:
     equation: Equation
     where: str
     parameters: tuple[str, ...] = ()
+    inputs: tuple[str, ...] = ()      # the per-sample quantities it reads (the network input, for layer 1)
 
 
 @dataclass
@@ -93,6 +94,8 @@ def build_network(source: NetworkSource) -> Network:
             slot = classes.find(("scope", number, scope))
             return make_index(scope[-1], dims[slot])
         indices, rhs = to_sympy(layer.equation, index_for)
+        if rhs.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+            raise NetworkError(layer.where, f"'{layer.equation.text}' divides by zero or is not finite")
         if source.batch is not None:  # the B in E = sum(s, ...)/B is the batch size itself
             batch_dim = next(d for d in dims.values() if d.name == source.batch.size)
             rhs = rhs.xreplace({sp.Symbol(source.batch.size): batch_dim})
@@ -121,9 +124,11 @@ def _check_order(source: NetworkSource) -> None:
     outputs = {layer.equation.output: layer.where for layer in [*source.layers, source.loss]}
     used: dict[str, str] = {}
     for layer in [*source.layers, source.loss]:
-        for name, _ in rank_uses(layer.equation):
+        for name, _ in list(rank_uses(layer.equation))[1:]:
             if name == layer.equation.output:
-                continue
+                raise NetworkError(layer.where, f"'{name}' is used in its own definition")
+            if name == source.target and layer is not source.loss:
+                raise NetworkError(layer.where, f"the target '{name}' can only be used by the loss")
             if name in outputs and name not in defined_at:
                 raise NetworkError(layer.where, f"'{name}' is used before it is defined ({outputs[name]})")
             used.setdefault(name, layer.where)
@@ -135,6 +140,13 @@ def _check_order(source: NetworkSource) -> None:
         defined_at[output] = layer.where
     if source.target is not None and source.target in defined_at:
         raise NetworkError(source.loss.where, f"the target '{source.target}' is computed by the network")
+    known = set(used) | set(defined_at)
+    for name in source.constants:
+        if name not in known:
+            raise NetworkError("constants", f"'{name}' is not used by any equation")
+    for name in set(source.wrt):
+        if source.wrt.count(name) > 1:
+            raise NetworkError("[derive].wrt", f"'{name}' is listed twice")
     if source.targets not in TARGET_KINDS:
         raise NetworkError(f"{source.loss.where}.targets",
                            f"unknown targets '{source.targets}' (expected one of {', '.join(TARGET_KINDS)})")
@@ -212,11 +224,27 @@ def _roles(source, layers, ranks) -> dict[str, str]:
                 roles[name] = "parameter"
             elif rank == 0 or name in source.constants or name in loss_only:
                 roles[name] = "constant"
-            elif "input" not in roles.values() and layer is layers[0]:
+            elif name in _network_inputs(source, ranks):
                 roles[name] = "input"
             else:
                 roles[name] = "parameter"
     return roles
+
+
+def _network_inputs(source, ranks) -> tuple[str, ...]:
+    """The first layer's declared input, or its only candidate; never a guess between several."""
+    first = source.layers[0]
+    if first.inputs:
+        return first.inputs
+    parameters = {name for layer in source.layers for name in layer.parameters}
+    candidates = [name for name, rank in list(rank_uses(first.equation))[1:]
+                  if rank > 0 and name not in parameters and name != source.target
+                  and name not in source.constants]
+    candidates = list(dict.fromkeys(candidates))
+    if len(candidates) > 1:
+        raise NetworkError(first.where, f"which of {', '.join(candidates)} is the network's input? "
+                                        f"Name it with the field 'input'")
+    return tuple(candidates)
 
 
 def _tensors(source, layers, classes, dims, ranks) -> dict[str, Tensor]:
@@ -295,7 +323,6 @@ def parse_expression(network: Network, text: str, free: tuple[str, ...] = ()) ->
 
     ``free`` names its free indices; each index takes the range of the tensor axes it labels.
     """
-    from .parse import parse_equation
     subscripts = f"[{','.join(free)}]" if free else ""
     equation = parse_equation(f"result{subscripts} = {text}")
     dims: dict = {}

@@ -67,10 +67,6 @@ class Tensor:
     role: str  # input | parameter | intermediate | target | constant | loss
     natural_indices: tuple[str, ...] = ()
 
-    @property
-    def base(self):
-        return sp.IndexedBase(self.name) if self.dims else sp.Symbol(self.name)
-
 
 @dataclass(frozen=True)
 class Layer:
@@ -126,6 +122,11 @@ class Network:
                 if dim not in seen:
                     seen.append(dim)
         return seen
+
+    def class_index(self) -> str:
+        """The target's class index (its last), over which one-hot targets sum to one."""
+        tensor = self.tensors[self.target]
+        return tensor.natural_indices[-1] if tensor.natural_indices else "j"
 
     def differentiable(self) -> list[str]:
         """Names a gradient can be taken with respect to, in network order."""

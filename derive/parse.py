@@ -8,6 +8,7 @@ The syntax is the one JSON results are printed in: ``name[i,j]`` for subscripts,
 from __future__ import annotations
 
 import ast
+import math
 import re
 from dataclasses import dataclass
 from typing import Callable, Iterator
@@ -126,6 +127,9 @@ def _check(text: str, node: ast.AST, indices: set[str]) -> None:
     elif isinstance(node, ast.Constant):
         if isinstance(node.value, bool) or not isinstance(node.value, (int, float)):
             raise EquationError(text, f"constant {node.value!r} is not a number", node.col_offset)
+        if not math.isfinite(node.value):
+            raise EquationError(text, f"constant {ast.get_source_segment(text.strip(), node)} is not finite",
+                                node.col_offset)
     elif isinstance(node, ast.Name):
         _name(text, node, node.id)
         if node.id in indices:

@@ -120,7 +120,7 @@ def _matrix_forms(network: Network, gradients: list[Gradient]) -> dict:
             node = None
         denominator = matrix.to_matrix(gradient.result, gradient.indices) if node is not None else None
         rows.append({
-            "lhs": rf"\frac{{\partial E}}{{\partial {variable}}}",
+            "lhs": rf"\frac{{\partial {latex(network.loss.lhs)}}}{{\partial {variable}}}",
             "tex": None if node is None else matrix_latex(node),
             "shape": _shape_tex(gradient_shape(network, gradient.wrt, network.layout)),
             "variable": variable,
@@ -148,8 +148,7 @@ def _quantity(tensor) -> dict:
 def _targets(network: Network, blocks: list[Block]) -> dict | None:
     if network.target is None:
         return None
-    tensor = network.tensors[network.target]
-    index = tensor.natural_indices[0] if tensor.natural_indices else "j"
+    index = network.class_index()
     used = any(step.rule == "normalized_targets" for block in blocks for step in block.steps)
     return {"name": name_tex(network.target), "kind": network.targets, "used": used,
             "sum": rf"\sum_{{{index}}} {name_tex(network.target)}_{{{index}}}"}
@@ -160,7 +159,6 @@ def _block(block: Block, numbers: dict) -> dict:
                "wrt": latex(block.lhs.denominator)}
     if block.layer is not None:
         heading["layer"] = block.layer.kind.replace("_", " ")
-        heading["wrt"] = latex(block.lhs.denominator)
     return {
         "number": numbers[block.key],
         "heading": heading,
@@ -207,5 +205,7 @@ def _verification(report: Report) -> dict:
         "compared": report.values_compared,
         "matrix_forms": len(report.matrix_forms),
         "tolerance": f"10^{{{round(math.log10(report.tolerance))}}}",
+        "relative": f"10^{{{round(math.log10(report.relative_tolerance))}}}",
+        "step_tolerance": f"10^{{{round(math.log10(report.step_tolerance))}}}",
         "fd_step": f"10^{{{round(math.log10(report.fd_step))}}}",
     }

@@ -1,18 +1,20 @@
 """Network specs: a TOML file (or the same data as a dict) describing layers, loss and gradients."""
 from __future__ import annotations
 
+import keyword
 import re
 import tomllib
 from pathlib import Path
 
-from .library import LAYERS, LAYOUTS, LOSSES, layer_equation, loss_equation
-from .matrix import LAYOUTS as LAYOUTS_MATRIX
+from .library import LAYERS, LOSSES, WEIGHT_LAYOUTS, layer_equation, loss_equation
+from .matrix import GRADIENT_LAYOUTS
 from .network import Batch, LayerSource, NetworkError, NetworkSource, build_network
 from .notation import TARGET_KINDS, Network
-from .parse import NAME, EquationError, parse_equation
+from .parse import NAME, RESERVED, EquationError, parse_equation
 
 
 LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9 -]{0,39}\Z")
+TITLE = re.compile(r"[ -~]{1,120}\Z")
 
 
 class SpecError(ValueError):
@@ -51,9 +53,9 @@ def _source(data: dict, origin: str, slug: str) -> NetworkSource:
     derive = data.get("derive", {})
     _only(derive, {"wrt", "layout", "differential"}, "[derive]", origin)
     layout = derive.get("layout", "denominator")
-    if layout not in LAYOUTS_MATRIX:
+    if layout not in GRADIENT_LAYOUTS:
         raise SpecError(f"{origin}: [derive] field 'layout': unknown layout '{layout}' "
-                        f"(expected one of {', '.join(LAYOUTS_MATRIX)})")
+                        f"(expected one of {', '.join(GRADIENT_LAYOUTS)})")
     differential = derive.get("differential", False)
     if not isinstance(differential, bool):
         raise SpecError(f"{origin}: [derive] field 'differential': expected true or false")
@@ -65,12 +67,10 @@ def _source(data: dict, origin: str, slug: str) -> NetworkSource:
             isinstance(v, list) and all(isinstance(d, str) and NAME.match(d) for d in v)
             for v in dimensions.values()):
         raise SpecError(f"{origin}: [dimensions]: expected name = [\"dim\", ...] entries")
-    constants = data.get("constants", [])
-    if not isinstance(constants, list) or not all(isinstance(c, str) for c in constants):
-        raise SpecError(f"{origin}: field 'constants': expected a list of names")
+    constants = _names_field(data, "constants", "", origin) if "constants" in data else []
     title = data.get("title", slug)
-    if not isinstance(title, str):
-        raise SpecError(f"{origin}: field 'title': expected a string")
+    if not isinstance(title, str) or not TITLE.match(title):
+        raise SpecError(f"{origin}: field 'title': expected one line of printable ASCII, up to 120 characters")
     return NetworkSource(title, layers, loss, target, targets, wrt, dimensions, constants, slug,
                          layout=layout, differential=differential, batch=_batch(data, origin))
 
@@ -103,13 +103,18 @@ def _layer(entry, number: int, origin: str) -> LayerSource:
     if not isinstance(entry, dict):
         raise SpecError(f"{origin}: layer {number}: expected a table")
     kind = entry.get("type")
-    where = f"layer {number} ({kind})"
     if kind is None:
         raise SpecError(f"{origin}: layer {number}: missing field 'type'")
+    if not isinstance(kind, str):
+        raise SpecError(f"{origin}: layer {number} field 'type': expected a string")
+    where = f"layer {number} ({kind})"
     if kind == "custom":
-        _only(entry, {"type", "define", "name"}, where, origin)
+        _only(entry, {"type", "define", "name", "input", "parameters"}, where, origin)
         text = _field(entry, "define", where, origin)
-        return LayerSource(_label(entry, where, origin), _parse(text, where, "define", origin), where)
+        inputs = (_name_field(entry, "input", where, origin),) if "input" in entry else ()
+        parameters = tuple(_names_field(entry, "parameters", where, origin))
+        return LayerSource(_label(entry, where, origin), _parse(text, where, "define", origin), where,
+                           parameters, inputs)
     if kind not in LAYERS:
         raise SpecError(f"{origin}: layer {number}: unknown layer type '{kind}' "
                         f"(known: {', '.join([*LAYERS, 'custom'])})")
@@ -119,20 +124,22 @@ def _layer(entry, number: int, origin: str) -> LayerSource:
     for name in spec.optional:
         if name in entry:
             fields[name] = _name_field(entry, name, where, origin) if name != "layout" else entry[name]
-    if fields.get("layout", "in_out") not in LAYOUTS:
-        raise SpecError(f"{origin}: {where} field 'layout': expected one of {', '.join(LAYOUTS)}")
+    if fields.get("layout", "in_out") not in WEIGHT_LAYOUTS:
+        raise SpecError(f"{origin}: {where} field 'layout': expected one of {', '.join(WEIGHT_LAYOUTS)}")
     text = layer_equation(kind, fields)
     parameters = tuple(fields[name] for name in spec.parameters if fields.get(name))
-    return LayerSource(kind, _parse(text, where, "type", origin), where, parameters)
+    return LayerSource(kind, _parse(text, where, "type", origin), where, parameters, (fields["input"],))
 
 
 def _loss(entry: dict, origin: str):
     kind = entry.get("type")
-    where = f"[loss] ({kind})"
     if kind is None:
         raise SpecError(f"{origin}: [loss]: missing field 'type'")
+    if not isinstance(kind, str):
+        raise SpecError(f"{origin}: [loss] field 'type': expected a string")
+    where = f"[loss] ({kind})"
     targets = entry.get("targets", "unnormalized")
-    if targets not in TARGET_KINDS:
+    if not isinstance(targets, str) or targets not in TARGET_KINDS:
         raise SpecError(f"{origin}: {where} field 'targets': unknown value '{targets}' "
                         f"(expected one of {', '.join(TARGET_KINDS)})")
     if kind == "custom":
@@ -145,8 +152,6 @@ def _loss(entry: dict, origin: str):
         raise SpecError(f"{origin}: [loss]: unknown loss type '{kind}' (known: {', '.join([*LOSSES, 'custom'])})")
     _only(entry, {"type", "input", "target", "targets"}, where, origin)
     fields = {name: _name_field(entry, name, where, origin) for name in LOSSES[kind].fields}
-    if kind != "cross_entropy":
-        targets = entry.get("targets", "unnormalized")
     text = loss_equation(kind, fields)
     return LayerSource(kind, _parse(text, where, "type", origin), where), fields["target"], targets
 
@@ -172,10 +177,17 @@ def _field(entry: dict, name: str, where: str, origin: str) -> str:
 
 def _name_field(entry: dict, name: str, where: str, origin: str) -> str:
     value = _field(entry, name, where, origin)
-    if not NAME.match(value):
+    if not NAME.match(value) or keyword.iskeyword(value) or value in RESERVED:
         raise SpecError(f"{origin}: {where} field '{name}': '{value}' is not a valid name "
-                        f"(letters and digits, starting with a letter)")
+                        f"(letters and digits, starting with a letter; not a keyword or function name)")
     return value
+
+
+def _names_field(entry: dict, name: str, where: str, origin: str) -> list[str]:
+    values = entry.get(name, [])
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        raise SpecError(f"{origin}: {where} field '{name}': expected a list of names")
+    return [_name_field({name: v}, name, where, origin) for v in values]
 
 
 def _parse(text: str, where: str, field: str, origin: str):
