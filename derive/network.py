@@ -190,9 +190,10 @@ def _dimension_symbols(source, layers, classes, ranks, per_sample=frozenset()) -
     taken = set(ranks) | set(declared.values())
     pool = iter([d for d in DIMENSION_NAMES if d not in taken] + [f"N{k}" for k in range(1, 100)])
     dims: dict = {}
-    for layer in layers:
-        uses = list(rank_uses(layer.equation))
-        for name, rank in uses[1:] + uses[:1]:  # inputs before the output they make
+    first = [(name, ranks[name]) for name in _network_inputs(source, ranks)]  # m is the input's size
+    for layer in [None, *layers]:
+        uses = first if layer is None else list(rank_uses(layer.equation))
+        for name, rank in (uses if layer is None else uses[1:] + uses[:1]):  # inputs before outputs
             for axis in range(rank):
                 root = classes.find(("axis", name, axis))
                 if root not in dims:

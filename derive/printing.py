@@ -90,6 +90,9 @@ class IndexLatexPrinter(ReadingOrder, LatexPrinter):
             coefficient, rest = expr.as_coeff_Mul()
             below = [f for f in sp.Mul.make_args(rest) if isinstance(f, sp.Pow) and f.exp == -1 and f.base.is_Symbol]
             above = sp.Mul(*[f for f in sp.Mul.make_args(rest) if f not in below])
+            if isinstance(above, sp.Sum) and not below and coefficient.is_Rational and not coefficient.is_Integer:
+                sign = "-" if coefficient < 0 else ""
+                return rf"{sign}\frac{{{abs(coefficient.p)}}}{{{coefficient.q}}} {self._print(above)}"
             if below and isinstance(above, sp.Sum):
                 sign = "-" if coefficient < 0 else ""
                 fraction = rf"\frac{{{self._print(abs(coefficient))}}}{{{self._print(sp.Mul(*[f.base for f in below]))}}}"
@@ -180,7 +183,7 @@ class IndexLatexPrinter(ReadingOrder, LatexPrinter):
         return rf"{tex}^{{{exp}}}" if exp else tex
 
     def _print_Heaviside(self, expr, exp=None):
-        tex = rf"\mathbf{{1}}\left[{self._print(expr.args[0])} > 0\right]"
+        tex = rf"\left[{self._print(expr.args[0])} > 0\right]"
         return rf"\left({tex}\right)^{{{exp}}}" if exp else tex
 
 def _reading_order(factor):
@@ -300,7 +303,10 @@ def matrix_latex(node) -> str:
     if kind == "diag":
         return rf"\operatorname{{diag}}\left({matrix_latex(args[0])}\right)"
     if kind == "sum":
-        return rf"\mathbf{{1}}^\top {_matrix_atom(args[0])}"
+        inner = args[0]
+        if inner.kind == "hadamard" and len(inner.args) == 2 and not any(_reciprocal(a) for a in inner.args):
+            return rf"{_matrix_atom(inner.args[0])}^\top {_matrix_atom(inner.args[1])}"  # 1^T (c . t) = c^T t
+        return rf"\mathbf{{1}}^\top {_matrix_atom(inner)}"
     if kind == "matmul":
         return " ".join(_matrix_atom(a) for a in args)
     if kind == "hadamard":
@@ -319,14 +325,14 @@ def matrix_latex(node) -> str:
         factor, inner = args
         value = factor.args[0] if factor.kind == "scalar" else None
         if value == -1:
-            return "-" + _matrix_atom(inner)
+            return "-" + (_matrix_atom(inner) if inner.kind in ("add", "scale") else matrix_latex(inner))
         if _reciprocal(factor):
             return rf"\frac{{{matrix_latex(inner)}}}{{{matrix_latex(factor.args[0])}}}"
         inner_tex = _matrix_atom(inner) if inner.kind in ("add", "scale") else matrix_latex(inner)
         return f"{_scalar_atom(factor)} {inner_tex}"
     if kind == "func":
         if args[0] == "heaviside":
-            return rf"\mathbf{{1}}\left[{matrix_latex(args[1])} > 0\right]"
+            return rf"\left[{matrix_latex(args[1])} > 0\right]"
         return rf"{_MATRIX_FUNCTIONS[args[0]]}\left({matrix_latex(args[1])}\right)"
     if kind == "power":
         base, exponent = args

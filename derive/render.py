@@ -149,9 +149,11 @@ def _targets(network: Network, blocks: list[Block]) -> dict | None:
     if network.target is None:
         return None
     index = network.class_index()
+    others = network.tensors[network.target].natural_indices[:-1]
+    subscript = "".join([*others, index])
     used = any(step.rule == "normalized_targets" for block in blocks for step in block.steps)
     return {"name": name_tex(network.target), "kind": network.targets, "used": used,
-            "sum": rf"\sum_{{{index}}} {name_tex(network.target)}_{{{index}}}"}
+            "sum": rf"\sum_{{{index}}} {name_tex(network.target)}_{{{subscript}}}"}
 
 
 def _block(block: Block, numbers: dict) -> dict:

@@ -90,7 +90,7 @@ def test_documents_state_the_layout_and_shapes(seed):
     assert "## Matrix form" in markdown
     assert "shape of its variable" in markdown
     assert r"\mathbf{W} \in \mathbb{R}^{m \times n}" in markdown
-    assert r"dE &= \left(\mathbf{y} \left(\mathbf{o} - \mathbf{t}\right)^\top\right) : d\mathbf{W}" in markdown
+    assert r"dE &= \mathbf{y} \left(\mathbf{o} - \mathbf{t}\right)^\top : d\mathbf{W}" in markdown
 
 
 def test_a_spec_can_ask_for_the_jacobian_layout():

@@ -23,7 +23,7 @@ T, E = sp.Symbol("T"), sp.Symbol("E")
     (sp.exp(z[j] / T), r"e^{z_{j} / T}"),
     (sp.log(o[j]), r"\log o_{j}"),
     (-summation(-t[k] * sp.KroneckerDelta(j, k), k), r"\sum_{k} t_{k} \delta_{jk}"),  # one sign, in front
-    (sp.Heaviside(z[j]) * o[k], r"\mathbf{1}\left[z_{j} > 0\right] o_{k}"),
+    (sp.Heaviside(z[j]) * o[k], r"\left[z_{j} > 0\right] o_{k}"),  # Iverson bracket: bold 1 is the ones vector
     (o[j] * (sp.KroneckerDelta(j, k) - o[k]), r"o_{j} \left(\delta_{jk} - o_{k}\right)"),
 ])
 def test_latex(expr, expected):

@@ -93,7 +93,7 @@ def test_two_specs_with_the_same_name_are_refused(tmp_path):
 def test_batch_assumption_sums_over_the_class_index():
     derivation = Derivation.from_spec(EXAMPLES / "batch-mean.toml")
     assert derivation.assumptions() == ["targets are one-hot: sum(j, t[s,j]) = 1"]
-    assert r"\sum_{j} t_{j} = 1" in derivation.markdown()
+    assert r"\sum_{j} t_{sj} = 1" in derivation.markdown()
 
 
 def test_a_loss_with_another_name_is_called_by_it():
