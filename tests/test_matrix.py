@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from derive import Derivation
-from derive.matrix import transpose, to_matrix
+from derive.matrix import transpose
 from derive.printing import matrix_latex
 from derive.verify import points
 

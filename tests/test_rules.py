@@ -1,5 +1,4 @@
 """Each rule on its own, and the engine on networks the rules were not written for."""
-import pytest
 import sympy as sp
 
 from derive import Derivation

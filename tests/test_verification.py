@@ -34,7 +34,7 @@ def test_a_deliberately_wrong_step_is_caught(seed, wrong):
 def test_a_wrong_local_derivative_is_caught_against_finite_differences(seed):
     engine = Engine(seed.network)
     block = engine.local(seed.network.defining("o"), "z")
-    o, z = block.lhs.numerator, block.lhs.denominator
+    o = block.lhs.numerator
     block.steps[-1] = type(block.steps[-1])(o * (1 - o), "wrong")  # the seed question's error
     with pytest.raises(VerificationError, match="finite differences|line before"):
         verify(engine, ["o", "z"])
