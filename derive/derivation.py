@@ -18,7 +18,7 @@ from . import rules as R
 from .notation import (DirectPartial, Layer, Network, Partial, bound_indices, free_indices,
                        make_index, rename_bound, summation)
 
-INDEX_NAMES = tuple("klpqruvijabcdefgh") + tuple(f"i{k}" for k in range(1, 50))
+INDEX_NAMES = tuple("klpquvijabcdefghr") + tuple(f"i{k}" for k in range(1, 50))
 
 
 @dataclass
@@ -69,8 +69,9 @@ class Engine:
         self.network = network
         self.rules = R.CATALOGUE if rules is None else rules
         self.blocks: dict[tuple, Block] = {}
-        self.pool = [n for n in INDEX_NAMES if n not in network.tensors and
-                     n not in {str(d) for d in network.dimensions}]
+        self.names = [n for n in INDEX_NAMES if n not in network.tensors and
+                      n not in {str(d) for d in network.dimensions}]
+        self.batch_dim = next((d for d in network.dimensions if network.batch and str(d) == network.batch.size), None)
         self.context = R.RuleContext(
             definitions=[layer for layer in network.layers],
             target=network.target if network.targets_sum_to_one else None,
@@ -84,9 +85,15 @@ class Engine:
         chosen = []
         for natural, dim in zip(tensor.natural_indices or ("",) * len(tensor.dims), tensor.dims):
             taken = avoid | {i.name for i in chosen}
-            name_ = natural if natural and natural not in taken else next(n for n in self.pool if n not in taken)
+            name_ = natural if natural and natural not in taken else next(n for n in self.pool(dim) if n not in taken)
             chosen.append(make_index(name_, dim))
         return tuple(chosen)
+
+    def pool(self, dim) -> list[str]:
+        """Fresh index names for a range; a second sample index is always r (then u, v)."""
+        if dim == self.batch_dim:
+            return [n for n in ("r", "u", "v") if n in self.names] + self.names
+        return self.names
 
     def quantity(self, name: str, indices) -> sp.Expr:
         return sp.IndexedBase(name)[indices] if indices else sp.Symbol(name)

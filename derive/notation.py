@@ -177,7 +177,8 @@ def free_indices(expr) -> set[sp.Idx]:
 
 
 def rename_bound(expr, taken: set[str], pool):
-    """Rename every summation index whose name is in ``taken`` to a fresh name from ``pool``.
+    """Rename every summation index whose name is in ``taken`` to a fresh name from ``pool``
+    (a sequence of names, or a function from an index's range to one).
 
     Keeps sums readable (no index means two things) when an expression is moved into a
     context that already uses some index names.
@@ -192,7 +193,8 @@ def rename_bound(expr, taken: set[str], pool):
                 if idx.name in taken:
                     used = taken | {i.name for i in free_indices(body)} | {i.name for i in bound_indices(body)} \
                         | {limit[0].name for limit in node.limits}
-                    fresh = make_index(next(p for p in pool if p not in used), index_range(idx))
+                    names = pool(index_range(idx)) if callable(pool) else pool
+                    fresh = make_index(next(p for p in names if p not in used), index_range(idx))
                     body = body.xreplace({idx: fresh})
                     idx = fresh
                 taken.add(idx.name)
