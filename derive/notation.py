@@ -42,9 +42,6 @@ class Partial(sp.Expr):
     def denominator(self):
         return self.args[1]
 
-    def _eval_derivative(self, symbol):
-        return sp.S.Zero
-
 
 class DirectPartial(Partial):
     """The loss's own partial derivative, holding every other quantity fixed.

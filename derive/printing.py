@@ -316,7 +316,7 @@ def matrix_latex(node) -> str:
     if kind == "add":
         parts = []
         for number, arg in enumerate(_positive_first(args)):
-            negative = arg.kind == "scale" and arg.args[0].kind == "scalar" and arg.args[0].args[0].could_extract_minus_sign()
+            negative = _is_negative(arg)
             tex = matrix_latex(_negated(arg)) if negative else matrix_latex(arg)
             parts.append((" - " if negative else (" + " if number else "")) + tex)
         return ("-" if parts[0].startswith(" - ") else "") + "".join(parts).removeprefix(" - ")
@@ -406,7 +406,7 @@ def numpy_code(node, sizes: dict | None = None) -> str:
         args = _positive_first(args)
         code = numpy_code(args[0], sizes)
         for arg in args[1:]:
-            negative = arg.kind == "scale" and arg.args[0].kind == "scalar" and arg.args[0].args[0].could_extract_minus_sign()
+            negative = _is_negative(arg)
             code += f" - {_numpy_atom(_negated(arg), sizes)}" if negative else f" + {numpy_code(arg, sizes)}"
         return code
     if kind == "scale":
@@ -448,8 +448,10 @@ def _reciprocal(node) -> bool:
     return node.kind == "power" and node.args[1] == -1
 
 
+def _is_negative(node) -> bool:
+    return node.kind == "scale" and node.args[0].kind == "scalar" and node.args[0].args[0].could_extract_minus_sign()
+
+
 def _positive_first(args):
-    def negative(arg):
-        return arg.kind == "scale" and arg.args[0].kind == "scalar" and arg.args[0].args[0].could_extract_minus_sign()
-    positive = [a for a in args if not negative(a)]
+    positive = [a for a in args if not _is_negative(a)]
     return tuple(positive[:1]) + tuple(a for a in args if a is not (positive[0] if positive else None))

@@ -42,7 +42,7 @@ def network_from_dict(data: dict, origin: str = "<spec>", slug: str = "network")
 
 
 def _source(data: dict, origin: str, slug: str) -> NetworkSource:
-    _only(data, {"title", "layers", "loss", "derive", "dimensions", "constants", "batch"}, "")
+    _only(data, {"title", "layers", "loss", "derive", "dimensions", "constants", "batch"}, "", origin)
     layers_data = data.get("layers")
     if not isinstance(layers_data, list) or not layers_data:
         raise SpecError(f"{origin}: missing field 'layers' (at least one [[layers]] table)")
@@ -95,8 +95,7 @@ def _only(table: dict, allowed: set[str], where: str, origin: str = "") -> None:
     for key in table:
         if key not in allowed:
             place = f"{where} " if where else ""
-            raise SpecError(f"{origin}: {place}unknown field '{key}' (expected: {', '.join(sorted(allowed))})"
-                            .replace(": :", ":"))
+            raise SpecError(f"{origin}: {place}unknown field '{key}' (expected: {', '.join(sorted(allowed))})")
 
 
 def _layer(entry, number: int, origin: str) -> LayerSource:

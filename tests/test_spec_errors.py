@@ -135,3 +135,10 @@ def test_parser_error_points_at_the_problem():
 
 def test_spec_error_is_a_value_error():
     assert issubclass(SpecError, ValueError)
+
+
+def test_unknown_top_level_field_names_the_file(tmp_path):
+    spec = tmp_path / "net.toml"
+    spec.write_text("colour = 'red'\n" + GOOD_LAYERS + GOOD_LOSS)
+    assert_one_line_error(run("build", str(spec), "--out", str(tmp_path / "out")), str(spec),
+                          "unknown field 'colour'")
