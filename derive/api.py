@@ -4,24 +4,26 @@
     >>> d = Derivation.builtin()
     >>> d.gradient("w").result
     y[i]*(o[j] - t[j])
+
+Settings such as the matrix layout are arguments of the methods that use them; a
+Derivation never changes its network.
 """
 from __future__ import annotations
 
 from pathlib import Path
-
 from typing import Callable
 
 import numpy as np
 
-from . import matrix as _matrix
-from . import render as _render
-from .catalogue import builtin_network
-from .derivation import Engine, Gradient
-from .notation import Network
+from .engine import Engine, Gradient
+from .matrix import NoMatrixForm, Node, in_layout, to_matrix
+from .model.network import Layout, Network
+from .numeric.evaluate import evaluate_aligned
+from .numeric.matrix import evaluate_matrix
+from .numeric.verify import Report, verify
 from .printing import latex, matrix_latex, numpy_code, text
-from .verify import evaluate as _evaluate_index_form
-from .spec import load_spec, network_from_dict
-from .verify import Report, verify
+from .render.document import render
+from .spec import example_network, load_spec, network_from_dict
 
 
 class Derivation:
@@ -32,7 +34,7 @@ class Derivation:
 
     @classmethod
     def builtin(cls, name: str | None = None) -> "Derivation":
-        return cls(builtin_network(name) if name else builtin_network())
+        return cls(example_network(name) if name else example_network())
 
     @classmethod
     def from_spec(cls, path: str | Path) -> "Derivation":
@@ -56,7 +58,10 @@ class Derivation:
     def gradients(self, names: list[str] | None = None) -> list[Gradient]:
         return [self.gradient(name) for name in (names or self.wrt)]
 
-    def matrix(self, name: str, layout: str | None = None) -> "_matrix.Node | None":
+    def _layout(self, layout: str | None) -> Layout:
+        return Layout(layout) if layout else self.network.layout
+
+    def matrix(self, name: str, layout: str | None = None) -> Node | None:
         """The gradient in matrix notation (None where the index form has no matrix form).
 
         ``layout``: "denominator" (default: the gradient has the shape of the variable, as in
@@ -64,10 +69,10 @@ class Derivation:
         """
         gradient = self.gradient(name)
         try:
-            node = _matrix.to_matrix(gradient.result, gradient.indices)
-        except _matrix.NoMatrixForm:
+            node = to_matrix(gradient.result, gradient.indices)
+        except NoMatrixForm:
             return None
-        return _matrix.in_layout(node, layout or self.network.layout)
+        return in_layout(node, self._layout(layout))
 
     def numpy_code(self, name: str, layout: str | None = None) -> str | None:
         """A NumPy expression (``np`` = numpy) for the whole gradient array, or None."""
@@ -87,6 +92,7 @@ class Derivation:
         node = self.matrix(name, layout)
         gradient = self.gradient(name)
         tensors = self.network.tensors
+        transpose = self._layout(layout) == Layout.NUMERATOR
 
         def sizes(arrays):
             found = {}
@@ -97,15 +103,13 @@ class Derivation:
             return found
 
         if node is not None:
-            return lambda **arrays: _matrix.evaluate(node, arrays, sizes(arrays))
+            return lambda **arrays: evaluate_matrix(node, arrays, sizes(arrays))
 
         def from_index_form(**arrays):  # vectorised over every index, no element loops
             found = sizes(arrays)
-            value, axes = _evaluate_index_form(gradient.result, arrays, lambda i: int((i.upper + 1).xreplace(found)),
-                                               None)
-            order = [axes.index(i) for i in gradient.indices]
-            array = np.transpose(value, order)
-            return array.T if (layout or self.network.layout) == "numerator" else array
+            array = evaluate_aligned(gradient.result, arrays, lambda i: int((i.upper + 1).xreplace(found)),
+                                     gradient.indices)
+            return array.T if transpose else array
         return from_index_form
 
     def verify(self, names: list[str] | None = None) -> Report:
@@ -116,15 +120,16 @@ class Derivation:
             self._reports[key] = verify(self.engine, list(key))
         return self._reports[key]
 
-    def latex(self, names: list[str] | None = None) -> str:
-        return self._render("latex", names)
+    def latex(self, names: list[str] | None = None, layout: str | None = None) -> str:
+        return self._render("latex", names, layout)
 
-    def markdown(self, names: list[str] | None = None) -> str:
-        return self._render("markdown", names)
+    def markdown(self, names: list[str] | None = None, layout: str | None = None) -> str:
+        return self._render("markdown", names, layout)
 
-    def _render(self, fmt: str, names: list[str] | None) -> str:
+    def _render(self, fmt: str, names: list[str] | None, layout: str | None) -> str:
         names = list(names or self.wrt)
-        return _render.render(fmt, self.network, self.gradients(names), self.verify(names))
+        self.gradients(names)
+        return render(fmt, self.engine, names, self.verify(names), self._layout(layout))
 
     def text(self, name: str) -> str:
         gradient = self.gradient(name)
@@ -142,8 +147,8 @@ class Derivation:
             "indices": [i.name for i in gradient.indices],
             "result": text(gradient.result),
             "latex": latex(gradient.result),
-            "layout": layout or self.network.layout,
-            "shape": [str(d) for d in _render.gradient_shape(self.network, name, layout or self.network.layout)],
+            "layout": str(self._layout(layout)),
+            "shape": [str(d) for d in self.network.gradient_shape(name, self._layout(layout))],
             "matrix": None if node is None else matrix_latex(node),
             "numpy": None if node is None else numpy_code(node, self._size_code()),
             "assumptions": self.assumptions(),

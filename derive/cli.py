@@ -17,22 +17,12 @@ import tempfile
 from pathlib import Path
 
 from .api import Derivation
-from .catalogue import DEFAULT, catalogue_dir, catalogue_specs
-from .render import EXTENSIONS
-from .spec import SpecError
-from .verify import VerificationError
+from .errors import DeriveError, OutputError, UsageError
+from .render.document import EXTENSIONS
+from .spec import DEFAULT, example_specs, examples_dir
 
-EXIT_INPUT = 2
-EXIT_VERIFY = 3
 EXIT_INTERNAL = 70
-
-
-class UsageError(Exception):
-    """A command line that cannot be acted on."""
-
-
-class OutputError(Exception):
-    """An output directory or file that cannot be written."""
+EXIT_INTERRUPTED = 130
 
 
 class _Parser(argparse.ArgumentParser):
@@ -61,14 +51,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "build":
             return build(args.specs, Path(args.out))
         return gradient(args.spec, args.wrt, args.format, args.layout)
-    except UsageError as error:
-        return _fail(f"{error} (see 'derive --help')", EXIT_INPUT)
-    except (SpecError, OutputError) as error:
-        return _fail(str(error), EXIT_INPUT)
-    except VerificationError as error:
-        return _fail(f"verification failed: {error}", EXIT_VERIFY)
+    except DeriveError as error:
+        return _fail(error.message, error.exit_code)
     except KeyboardInterrupt:
-        return _fail("interrupted; nothing was written", 130)
+        return _fail("interrupted; nothing was written", EXIT_INTERRUPTED)
     except Exception as error:  # a bug in derive itself: still one line, unless asked for more
         if os.environ.get("DERIVE_DEBUG"):
             raise
@@ -82,30 +68,28 @@ def _fail(message: str, code: int) -> int:
 
 
 def _derivation(spec: str | None) -> Derivation:
-    return Derivation.from_spec(spec) if spec else Derivation.from_spec(catalogue_dir() / f"{DEFAULT}.toml")
+    return Derivation.from_spec(spec) if spec else Derivation.from_spec(examples_dir() / f"{DEFAULT}.toml")
 
 
 def gradient(spec: str | None, name: str, fmt: str, layout: str | None = None) -> int:
     derivation = _derivation(spec)
-    if layout:
-        derivation.network.layout = layout
     if name not in derivation.network.differentiable():
         where = spec or "the built-in network"
         raise UsageError(f"{where}: --wrt '{name}' is not in the network "
                         f"(choose from: {', '.join(derivation.network.differentiable())})")
     if fmt == "json":
-        output = json.dumps(derivation.as_json(name), indent=2) + "\n"
+        output = json.dumps(derivation.as_json(name, layout), indent=2) + "\n"
     elif fmt == "text":
         derivation.verify([name])
         output = derivation.text(name)
     else:
-        output = getattr(derivation, fmt)([name])
+        output = getattr(derivation, fmt)([name], layout)
     sys.stdout.write(output)
     return 0
 
 
 def build(specs: list[str], out: Path) -> int:
-    paths = [Path(s) for s in specs] or catalogue_specs()
+    paths = [Path(s) for s in specs] or example_specs()
     documents: dict[str, str] = {}
     for path in paths:
         derivation = Derivation.from_spec(path)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from derive.verify import points
+from derive.numeric.points import points
 
 
 def same_values(network, first, second, order) -> bool:
@@ -15,7 +15,7 @@ def same_values(network, first, second, order) -> bool:
 
 
 def matches_finite_differences(network, gradient) -> bool:
-    from derive.notation import Partial
+    from derive.model.partials import Partial
     lhs = gradient.block.lhs
     order = tuple(gradient.indices)
     for point in points(network):

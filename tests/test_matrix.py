@@ -6,9 +6,8 @@ import numpy as np
 import pytest
 
 from derive import Derivation
-from derive.matrix import transpose
 from derive.printing import matrix_latex
-from derive.verify import points
+from derive.numeric.points import points
 
 from conftest import EXAMPLES
 from test_cli import run
@@ -73,7 +72,7 @@ def test_numerator_layout_transposes_matrices_and_only_them(seed):
 
 def test_transpose_of_a_product_reverses_it(seed):
     node = seed.matrix("w")
-    assert transpose(transpose(node)) == node
+    assert node.transposed().transposed() == node
 
 
 def test_json_carries_matrix_and_numpy():

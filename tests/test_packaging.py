@@ -29,7 +29,7 @@ def test_installed_derive_builds_outside_the_repository(wheel, tmp_path):
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
     environment = {**os.environ, "PYTHONPATH": str(site)}
-    where = subprocess.run([sys.executable, "-c", "import derive.render as r; print(r.template_dir())"],
+    where = subprocess.run([sys.executable, "-c", "import derive.render.environment as r; print(r.template_dir())"],
                            cwd=tmp_path, env=environment, capture_output=True, text=True).stdout.strip()
     assert where == str(site / "derive" / "templates")
     process = subprocess.run([sys.executable, "-m", "derive", "build", "--out", "docs"], cwd=tmp_path,

@@ -2,8 +2,12 @@
 import pytest
 import sympy as sp
 
-from derive.notation import Partial, make_index, relu, sigmoid, summation
-from derive.parse import parse_equation
+from derive.model.indices import make_index, summation
+from derive.model.partials import Partial
+from derive.model.primitives import function
+
+relu, sigmoid = function("relu"), function("sigmoid")
+from derive.spec.equations import parse_equation
 from derive.printing import latex, latex_inline, name_tex, text
 
 n = sp.Symbol("n", integer=True, positive=True)
@@ -53,6 +57,6 @@ def test_text_reads_back_through_the_parser(expr):
 
     def index_for(scope):
         return index.get(scope) or make_index(scope[-1], n)
-    from derive.parse import to_sympy
+    from derive.spec.equations import to_sympy
     _, parsed = to_sympy(equation, index_for)
     assert text(parsed) == printed

@@ -8,9 +8,9 @@ import pytest
 import sympy as sp
 
 from derive import Derivation
-from derive.notation import make_index, summation
+from derive.model.indices import make_index, summation
 from derive.printing import latex, text
-from derive.verify import points
+from derive.numeric.points import points
 
 from conftest import EXAMPLES, ROOT
 from test_cli import assert_one_line_error, run

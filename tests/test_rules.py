@@ -2,7 +2,7 @@
 import sympy as sp
 
 from derive import Derivation
-from derive.notation import make_index, summation
+from derive.model.indices import make_index, summation
 from derive.printing import text
 from derive.rules import RuleContext, rules_named, simplify
 

@@ -2,7 +2,7 @@
 import pytest
 
 from derive import SpecError, load_spec
-from derive.parse import EquationError, parse_equation
+from derive.spec.equations import EquationError, parse_equation
 
 from test_cli import assert_one_line_error, run
 

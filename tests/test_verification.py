@@ -1,11 +1,13 @@
 """The step verifier catches wrong steps, and every example passes it."""
+import dataclasses
+
 import pytest
 import sympy as sp
 
 from derive import Derivation, VerificationError
-from derive.derivation import Engine
-from derive.rules import CATALOGUE, Rule
-from derive.verify import verify
+from derive.engine import Engine
+from derive.rules import REWRITES, Step, StepKind
+from derive.numeric.verify import verify
 
 from conftest import EXAMPLES
 from helpers import matches_finite_differences
@@ -26,7 +28,7 @@ def _forget_the_minus_sign(expr, ctx):
 
 @pytest.mark.parametrize("wrong", [_drop_off_diagonal, _forget_the_minus_sign])
 def test_a_deliberately_wrong_step_is_caught(seed, wrong):
-    engine = Engine(seed.network, [Rule("wrong", wrong), *CATALOGUE])
+    engine = Engine(seed.network, [StepKind("wrong", (), wrong), *REWRITES])
     with pytest.raises(VerificationError, match="step .* \\(wrong\\)"):
         verify(engine, ["z"])
 
@@ -35,7 +37,8 @@ def test_a_wrong_local_derivative_is_caught_against_finite_differences(seed):
     engine = Engine(seed.network)
     block = engine.local(seed.network.defining("o"), "z")
     o = block.lhs.numerator
-    block.steps[-1] = type(block.steps[-1])(o * (1 - o), "wrong")  # the seed question's error
+    wrong = Step(o * (1 - o), "wrong")  # the seed question's error
+    engine.store.add(dataclasses.replace(block, steps=(*block.steps[:-1], wrong)))
     with pytest.raises(VerificationError, match="finite differences|line before"):
         verify(engine, ["o", "z"])
 

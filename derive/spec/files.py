@@ -6,19 +6,15 @@ import re
 import tomllib
 from pathlib import Path
 
+from ..errors import SpecError
+from ..model.network import Batch, Layout, Network, Reduction, Targets
+from .assemble import LayerSource, NetworkError, NetworkSource, build_network
+from .equations import NAME, RESERVED, EquationError, parse_equation
 from .library import LAYERS, LOSSES, WEIGHT_LAYOUTS, layer_equation, loss_equation
-from .matrix import GRADIENT_LAYOUTS
-from .network import Batch, LayerSource, NetworkError, NetworkSource, build_network
-from .notation import TARGET_KINDS, Network
-from .parse import NAME, RESERVED, EquationError, parse_equation
 
 
 LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9 -]{0,39}\Z")
 TITLE = re.compile(r"[ -~]{1,120}\Z")
-
-
-class SpecError(ValueError):
-    """A spec that cannot be used; the message names the file, the layer and the field."""
 
 
 def load_spec(path: str | Path) -> Network:
@@ -53,9 +49,9 @@ def _source(data: dict, origin: str, slug: str) -> NetworkSource:
     derive = data.get("derive", {})
     _only(derive, {"wrt", "layout", "differential"}, "[derive]", origin)
     layout = derive.get("layout", "denominator")
-    if layout not in GRADIENT_LAYOUTS:
+    if layout not in set(Layout):
         raise SpecError(f"{origin}: [derive] field 'layout': unknown layout '{layout}' "
-                        f"(expected one of {', '.join(GRADIENT_LAYOUTS)})")
+                        f"(expected one of {', '.join(Layout)})")
     differential = derive.get("differential", False)
     if not isinstance(differential, bool):
         raise SpecError(f"{origin}: [derive] field 'differential': expected true or false")
@@ -72,7 +68,7 @@ def _source(data: dict, origin: str, slug: str) -> NetworkSource:
     if not isinstance(title, str) or not TITLE.match(title):
         raise SpecError(f"{origin}: field 'title': expected one line of printable ASCII, up to 120 characters")
     return NetworkSource(title, layers, loss, target, targets, wrt, dimensions, constants, slug,
-                         layout=layout, differential=differential, batch=_batch(data, origin))
+                         layout=Layout(layout), differential=differential, batch=_batch(data, origin))
 
 
 def _batch(data: dict, origin: str) -> Batch | None:
@@ -84,9 +80,9 @@ def _batch(data: dict, origin: str) -> Batch | None:
     if not isinstance(size, str) or not NAME.match(size):
         raise SpecError(f"{origin}: [batch] field 'size': expected a name such as \"B\"")
     reduction = table.get("reduction", "mean")
-    if reduction not in ("mean", "sum"):
+    if reduction not in set(Reduction):
         raise SpecError(f"{origin}: [batch] field 'reduction': expected \"mean\" or \"sum\"")
-    return Batch(size, reduction)
+    return Batch(size, Reduction(reduction))
 
 
 def _only(table: dict, allowed: set[str], where: str, origin: str = "") -> None:
@@ -138,9 +134,9 @@ def _loss(entry: dict, origin: str):
         raise SpecError(f"{origin}: [loss] field 'type': expected a string")
     where = f"[loss] ({kind})"
     targets = entry.get("targets", "unnormalized")
-    if not isinstance(targets, str) or targets not in TARGET_KINDS:
+    if not isinstance(targets, str) or targets not in set(Targets):
         raise SpecError(f"{origin}: {where} field 'targets': unknown value '{targets}' "
-                        f"(expected one of {', '.join(TARGET_KINDS)})")
+                        f"(expected one of {', '.join(Targets)})")
     if kind == "custom":
         _only(entry, {"type", "define", "target", "targets", "name"}, where, origin)
         text = _field(entry, "define", where, origin)

@@ -3,7 +3,7 @@
 The text is parsed with Python's ``ast`` and every node is checked against a whitelist;
 nothing is ever evaluated, and no user text reaches ``eval``, ``sympify`` or ``parse_expr``.
 The syntax is the one JSON results are printed in: ``name[i,j]`` for subscripts,
-``sum(k, expr)``, ``delta(j,k)``, the functions in FUNCTIONS, ``+ - * / **`` and parentheses.
+``sum(k, expr)``, ``delta(j,k)``, the functions of the primitive table, ``+ - * / **`` and parentheses.
 """
 from __future__ import annotations
 
@@ -15,17 +15,10 @@ from typing import Callable, Iterator
 
 import sympy as sp
 
-from .notation import relu, sigmoid, summation
+from ..model.indices import summation
+from ..model.primitives import PRIMITIVES
 
-FUNCTIONS = {
-    "exp": sp.exp,
-    "log": sp.log,
-    "sqrt": sp.sqrt,
-    "tanh": sp.tanh,
-    "sigmoid": sigmoid,
-    "relu": relu,
-    "heaviside": sp.Heaviside,
-}
+FUNCTIONS = {p.name: p.function for p in PRIMITIVES}
 RESERVED = {"sum", "delta", *FUNCTIONS}
 NAME = re.compile(r"[A-Za-z][A-Za-z0-9]*\Z")
 

@@ -1,89 +1,52 @@
-"""Render derivations to LaTeX and Markdown through the Jinja2 templates in templates/.
+"""The document context: everything the templates show, as plain strings, lists and numbers.
 
-This module prepares plain data (every formula already printed as TeX by printing.py);
-the wording and layout live in the templates.  Both formats share one Jinja environment
-with delimiters that do not collide with TeX braces: ``<< expr >>``, ``<% block %>``,
-``<# comment #>``.
+Every formula is printed to TeX here (``derive.printing``); wording and layout live in the
+templates (``templates/``), each step's reason in the macro named after its step kind.
 """
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
-import jinja2
 import sympy as sp
 
-from . import matrix
-from .derivation import Block, Gradient
-from .notation import Layer, Network, Partial
-from .printing import latex, latex_inline, matrix_latex, matrix_name_tex, name_tex
-from .verify import Report
+from ..engine import Block, BlockKey, Engine, Gradient
+from ..matrix import NoMatrixForm, in_layout, to_matrix
+from ..model.network import Layer, Layout, Network, Role
+from ..model.partials import Partial
+from ..model.primitives import Primitive
+from ..numeric.verify import Report
+from ..printing import latex, latex_inline, matrix_latex, matrix_name_tex, name_tex
+from .environment import environment
 
 FORMATS = {"latex": "derivation.tex", "markdown": "derivation.md"}
 EXTENSIONS = {"latex": ".tex", "markdown": ".md"}
 
-_TEX_SPECIAL = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}",
-                "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "\\": r"\textbackslash{}"}
-_HTML_SPECIAL = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "*": r"\*", "_": r"\_", "`": r"\`",
-                 "[": r"\[", "]": r"\]", "$": r"\$", "\\": "\\\\", "#": r"\#"}
 
-
-def template_dir() -> Path:
-    """templates/ inside the installed package, or at the top of the source tree."""
-    installed = Path(__file__).parent / "templates"
-    return installed if installed.is_dir() else Path(__file__).resolve().parent.parent / "templates"
-
-
-def tex_escape(text: str) -> str:
-    return "".join(_TEX_SPECIAL.get(ch, ch) for ch in str(text))
-
-
-def markdown_escape(text: str) -> str:
-    return "".join(_HTML_SPECIAL.get(ch, ch) for ch in str(text))
-
-
-def environment() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(template_dir())),
-        variable_start_string="<<", variable_end_string=">>",
-        block_start_string="<%", block_end_string="%>",
-        comment_start_string="<#", comment_end_string="#>",
-        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
-        undefined=jinja2.StrictUndefined, autoescape=False)
-    env.filters["tex_escape"] = tex_escape
-    env.filters["md_escape"] = markdown_escape
-    return env
-
-
-def render(fmt: str, network: Network, gradients: list[Gradient], report: Report) -> str:
+def render(fmt: str, engine: Engine, names: list[str], report: Report, layout: Layout) -> str:
     template = environment().get_template(FORMATS[fmt])
-    return template.render(**document(network, gradients, report))
+    return template.render(**document(engine, names, report, layout))
 
 
-def document(network: Network, gradients: list[Gradient], report: Report) -> dict:
+def document(engine: Engine, names: list[str], report: Report, layout: Layout) -> dict:
     """Everything the templates show, as strings and lists."""
-    chosen: dict[tuple, Block] = {}
-    for gradient in gradients:
-        for block in gradient.blocks:
-            # a requested gradient carries one more step (its result written out): show that one
-            if block.key not in chosen or len(block.steps) > len(chosen[block.key].steps):
-                chosen[block.key] = block
-    blocks = list(chosen.values())
+    network = engine.network
+    gradients = [engine.gradient_of(name) for name in names]
+    blocks = engine.blocks_for(names)
     numbers = {block.key: n for n, block in enumerate(blocks, start=1)}
     for block in blocks:  # the loss's own derivative is also the gradient when nothing else uses X
         if block.layer is network.loss and isinstance(block.lhs.denominator, (sp.Indexed, sp.Symbol)):
             name = str(getattr(block.lhs.denominator, "base", block.lhs.denominator))
-            numbers.setdefault(("gradient", name), numbers[block.key])
+            numbers.setdefault(BlockKey.gradient(name), numbers[block.key])
     return {
         "title": network.title,
         "equations": [_equation(layer) for layer in network.equations],
-        "quantities": [_quantity(t) for t in network.tensors.values() if t.role != "loss"],
+        "quantities": [_quantity(t) for t in network.tensors.values() if t.role != Role.LOSS],
         "loss": latex(network.loss.lhs),
         "targets": _targets(network, blocks),
         "blocks": [_block(block, numbers) for block in blocks],
         "results": [_result(gradient, numbers) for gradient in gradients],
         "verification": _verification(report),
-        "matrix": _matrix_forms(network, gradients),
+        "matrix": _matrix_forms(network, gradients, layout),
         "batch": _batch(network),
     }
 
@@ -92,44 +55,36 @@ def _batch(network: Network) -> dict | None:
     if network.batch is None:
         return None
     sample = next((t.natural_indices[0] for t in network.tensors.values()
-                   if t.role == "input" and t.natural_indices), "s")
+                   if t.role == Role.INPUT and t.natural_indices), "s")
     return {"size": network.batch.size, "reduction": network.batch.reduction, "index": sample}
-
-
-def gradient_shape(network: Network, name: str, layout: str) -> tuple:
-    """The shape of dE/d(name): the variable's own (denominator layout) or its transpose."""
-    dims = network.tensors[name].dims
-    if layout == "numerator":
-        return tuple(reversed(dims)) if len(dims) == 2 else ((1, *dims) if dims else ())
-    return dims
 
 
 def _shape_tex(shape) -> str:
     return r" \times ".join(str(d) for d in shape) if shape else "1"
 
 
-def _matrix_forms(network: Network, gradients: list[Gradient]) -> dict:
+def _matrix_forms(network: Network, gradients: list[Gradient], layout: Layout) -> dict:
     """Each result in matrix notation, in the network's layout, with its shape."""
     rows = []
     for gradient in gradients:
         tensor = network.tensors[gradient.wrt]
         variable = matrix_name_tex(gradient.wrt, len(tensor.dims))
         try:
-            node = matrix.in_layout(matrix.to_matrix(gradient.result, gradient.indices), network.layout)
-        except matrix.NoMatrixForm:
-            node = None
-        denominator = matrix.to_matrix(gradient.result, gradient.indices) if node is not None else None
+            denominator = to_matrix(gradient.result, gradient.indices)
+        except NoMatrixForm:
+            denominator = None
+        node = None if denominator is None else in_layout(denominator, layout)
         rows.append({
             "lhs": rf"\frac{{\partial {latex(network.loss.lhs)}}}{{\partial {variable}}}",
             "tex": None if node is None else matrix_latex(node),
-            "shape": _shape_tex(gradient_shape(network, gradient.wrt, network.layout)),
+            "shape": _shape_tex(network.gradient_shape(gradient.wrt, layout)),
             "variable": variable,
             "rank": len(tensor.dims),
             "differential": None if denominator is None else matrix_latex(denominator),
         })
     quantities = [{"symbol": matrix_name_tex(t.name, len(t.dims)), "shape": _shape_tex(t.dims), "rank": len(t.dims)}
-                  for t in network.tensors.values() if t.role != "loss" and t.dims]
-    return {"layout": network.layout, "rows": rows, "quantities": quantities, "differential": network.differential}
+                  for t in network.tensors.values() if t.role != Role.LOSS and t.dims]
+    return {"layout": layout, "rows": rows, "quantities": quantities, "differential": network.differential}
 
 
 def _equation(layer: Layer) -> dict:
@@ -180,9 +135,11 @@ def _detail(value, numbers):
     if isinstance(value, dict):
         return {key: _detail(item, numbers) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
-        if value and value[0] in ("gradient", "local") and isinstance(value[1], str):
-            return numbers.get(tuple(value), "?")
         return [_detail(item, numbers) for item in value]
+    if isinstance(value, BlockKey):
+        return numbers[value]
+    if isinstance(value, Primitive):
+        return value.derivative_tex
     if isinstance(value, Layer):
         return _equation(value)
     if isinstance(value, (sp.Basic, Partial)):

@@ -1,55 +1,19 @@
-"""The rewrite rules: a catalogue of small named rewrites, each with its reason, and one driver.
+"""The rewrites: small named functions ``expr, context -> (new_expr, detail) | None``.
 
-A rule takes an expression and a RuleContext and returns ``(new_expression, detail)`` when
-it applies, or ``None``.  ``detail`` holds the SymPy objects the reason talks about (the
-renderers turn rule name + detail into a sentence).  The driver ``simplify`` applies the
-first rule of the catalogue that changes the expression, records a Step, and starts over,
-so every step is one rule applied everywhere it fits.
+Each rewrite applies everywhere it fits in one go and returns the SymPy objects its reason
+talks about (``detail``; ``templates/reasons.j2`` has one macro per rewrite that reads exactly
+those keys).  Their order is not here but in ``catalogue.py``.
 """
 from __future__ import annotations
 
 import itertools
 from collections import Counter
-from dataclasses import dataclass, field
-from typing import Callable
 
 import sympy as sp
 
-from .notation import Layer, Partial, alpha_normal, free_indices, rename_bound
-
-MAX_STEPS = 40
-
-
-@dataclass(frozen=True)
-class Step:
-    """One line of a derivation: the expression after applying ``rule``, and why."""
-
-    expr: sp.Expr
-    rule: str
-    detail: dict = field(default_factory=dict, compare=False, hash=False)
-
-
-@dataclass
-class RuleContext:
-    definitions: list[Layer] = field(default_factory=list)  # layers whose outputs may be named back
-    target: str | None = None                               # a target tensor known to sum to one
-    targets: str = "unnormalized"
-
-
-@dataclass(frozen=True)
-class Rule:
-    name: str
-    apply: Callable[[sp.Expr, RuleContext], tuple[sp.Expr, dict] | None]
-
-
-CATALOGUE: list[Rule] = []
-
-
-def rule(name: str):
-    def register(function):
-        CATALOGUE.append(Rule(name, function))
-        return function
-    return register
+from ..model.indices import NamePool, alpha_normal, free_indices, rename_bound
+from ..model.network import Layer
+from ..model.partials import Partial
 
 
 def rewrite(expr, visit):
@@ -89,10 +53,8 @@ def _is_unevaluated(node):
     return isinstance(node, sp.Mul) and sp.Mul(*node.args) != node
 
 
-# --- the catalogue, in order of priority ---------------------------------------------------
 
 
-@rule("cancel")
 def cancel(expr, ctx):
     """Multiply the substituted factors together; a factor above and below the line cancels."""
     products = [node for node in sp.preorder_traversal(expr) if _is_unevaluated(node)]
@@ -108,7 +70,6 @@ def cancel(expr, ctx):
     return new, {"factors": cancelled}
 
 
-@rule("log_of_exp")
 def log_of_exp(expr, ctx):
     """log(e^x) = x."""
     found = []
@@ -122,7 +83,6 @@ def log_of_exp(expr, ctx):
     return (new, {"logs": found}) if found else None
 
 
-@rule("log_of_quotient")
 def log_of_quotient(expr, ctx):
     """log(a/b) = log a - log b (and log(a b) = log a + log b)."""
     found = []
@@ -137,7 +97,6 @@ def log_of_quotient(expr, ctx):
     return (new, {"logs": found}) if found else None
 
 
-@rule("contract_delta")
 def contract_delta(expr, ctx):
     """Sum_k f_k delta_kj = f_j: the Kronecker delta keeps only the term k = j."""
     pairs = []
@@ -161,7 +120,6 @@ def contract_delta(expr, ctx):
     return (new, {"pairs": pairs}) if pairs else None
 
 
-@rule("fold_definition")
 def fold_definition(expr, ctx):
     """Name a layer's output back: e^{z_j} / sum_l e^{z_l} = o_j."""
     named: list[tuple] = []
@@ -186,7 +144,7 @@ def fold_definition(expr, ctx):
     return new, {"definitions": shown}
 
 
-_FRESH = tuple("lpqruvabcdefgh")
+_FRESH = NamePool("lpqruvabcdefgh")
 
 
 def _base_names(expr) -> set[str]:
@@ -228,26 +186,30 @@ def _fold_layer(node, layer: Layer):
     for values in itertools.product(*choices):
         definition = layer.rhs.xreplace(dict(zip(layer.indices, values)))
         wanted, _ = _factor_counter(definition)
-        while all(_covers(counts.get(base, 0), power) for base, power in wanted.items()):
-            for base, power in wanted.items():
-                counts[base] -= power
-            output = sp.IndexedBase(layer.output)[values]
-            originals.setdefault(output, output)
-            counts[output] += 1
-            if (output, definition) not in instances:
-                instances.append((output, definition))
+        output = sp.IndexedBase(layer.output)[values]
+        for sign in (1, -1):  # o_j (the definition itself), then 1/o_j (its reciprocal)
+            while all(_covers(counts.get(base, 0), sign * power) for base, power in wanted.items()):
+                for base, power in wanted.items():
+                    counts[base] -= sign * power
+                originals.setdefault(output, output)
+                counts[output] += sign
+                if (output, definition) not in instances:
+                    instances.append((output, definition))
     if not instances:
         return None
     return sp.Mul(*[originals[base] ** power for base, power in counts.items() if power != 0]), instances
 
 
 def _covers(available, needed) -> bool:
+    """Does a factor's power hold ``needed`` of it? A fractional power only where it stands as
+    such: sqrt(u) is named back in u^{-1/2}, but u itself is not turned into a square."""
+    if sp.S(needed).is_integer is False and sp.S(available).is_integer:
+        return False
     if needed > 0:
         return available >= needed
     return available <= needed
 
 
-@rule("distribute")
 def distribute(expr, ctx):
     """Multiply out inside a sum, so each Kronecker delta stands in a term of its own."""
     changed = []
@@ -268,7 +230,6 @@ def distribute(expr, ctx):
     return (new, {}) if changed else None
 
 
-@rule("split_sum")
 def split_sum(expr, ctx):
     """The sum of a sum of terms is the sum of their sums."""
     changed = []
@@ -290,7 +251,6 @@ def split_sum(expr, ctx):
     return (new, {}) if changed else None
 
 
-@rule("pull_out_constant")
 def pull_out_constant(expr, ctx):
     """A factor that does not depend on the summation index moves in front of the sum."""
     pulled = []
@@ -321,7 +281,6 @@ def _distribute_once(expr):
     return sp.Add(*[one(term) for term in sp.Add.make_args(expr)])
 
 
-@rule("multiply_out")
 def multiply_out(expr, ctx):
     """Multiply out a bracket, or bring fractions over a common denominator, when terms cancel."""
     if not isinstance(expr, (sp.Mul, sp.Add)) or expr.has(sp.Sum, Partial):
@@ -336,7 +295,6 @@ def multiply_out(expr, ctx):
     return None
 
 
-@rule("normalized_targets")
 def normalized_targets(expr, ctx):
     """Sum_j t_j = 1, because the targets are one-hot (or a probability distribution)."""
     if ctx.target is None:
@@ -356,7 +314,6 @@ def normalized_targets(expr, ctx):
     return (new, {"sums": sums, "target": ctx.target, "kind": ctx.targets}) if sums else None
 
 
-@rule("common_factor")
 def common_factor(expr, ctx):
     """Take a factor common to every term out of the bracket."""
     pulled = []
@@ -386,36 +343,3 @@ def _plain_factors(term):
             yield base, (1 if power > 0 else -1)
 
 
-# common factors are taken out before multiplying out, so (a/T)(x - y) is not expanded again
-_ORDER = ["cancel", "log_of_exp", "log_of_quotient", "contract_delta", "fold_definition", "distribute",
-          "split_sum", "pull_out_constant", "common_factor", "multiply_out", "normalized_targets"]
-CATALOGUE.sort(key=lambda r: _ORDER.index(r.name))
-
-# --- the driver ----------------------------------------------------------------------------
-
-
-def simplify(expr, ctx: RuleContext, rules: list[Rule] | None = None) -> list[Step]:
-    """Apply the first rule that changes the expression, again and again; return the steps."""
-    rules = CATALOGUE if rules is None else rules
-    steps: list[Step] = []
-    seen = {expr}
-    for _ in range(MAX_STEPS):
-        for candidate in rules:
-            outcome = candidate.apply(expr, ctx)
-            if outcome is None:
-                continue
-            new, detail = outcome
-            if new == expr or new in seen:
-                continue
-            steps.append(Step(new, candidate.name, detail))
-            seen.add(new)
-            expr = new
-            break
-        else:
-            return steps
-    return steps
-
-
-def rules_named(*names: str) -> list[Rule]:
-    by_name = {r.name: r for r in CATALOGUE}
-    return [by_name[name] for name in names]

@@ -6,10 +6,12 @@ from dataclasses import dataclass, field, replace
 
 import sympy as sp
 
-from .notation import TARGET_KINDS, Layer, Network, Tensor, make_index
-from .parse import Equation, index_uses, parse_equation, rank_uses, to_sympy
+from ..model.indices import NamePool, make_index
+from ..model.network import Batch, Layer, Layout, Network, Role, Targets, Tensor
+from .equations import Equation, index_uses, rank_uses, to_sympy
 
-DIMENSION_NAMES = ("m", "n", "d", "h", "c", "e")
+DIMENSION_NAMES = NamePool("mndhce", stem="N")
+SAMPLE_NAMES = NamePool("snbru", stem="s")
 
 
 class NetworkError(ValueError):
@@ -43,17 +45,9 @@ class NetworkSource:
     constants: list[str] = field(default_factory=list)
     slug: str = "network"
     where: str = ""
-    layout: str = "denominator"
+    layout: Layout = Layout.DENOMINATOR
     differential: bool = False
-    batch: "Batch | None" = None
-
-
-@dataclass(frozen=True)
-class Batch:
-    """B samples through the same network: a leading sample index, and E summed or averaged."""
-
-    size: str = "B"
-    reduction: str = "mean"   # or "sum"
+    batch: Batch | None = None
 
 
 class _Classes:
@@ -81,7 +75,7 @@ def build_network(source: NetworkSource) -> Network:
     per_sample: set[str] = set()
     if source.batch is not None:
         roles = _roles(source, layers, ranks)
-        per_sample = {name for name, role in roles.items() if role in ("input", "intermediate", "target")}
+        per_sample = {name for name, role in roles.items() if role in (Role.INPUT, Role.INTERMEDIATE, Role.TARGET)}
         source = _batched(source, per_sample)
         layers = [*source.layers, source.loss]
         ranks = _check_ranks(layers)
@@ -102,9 +96,9 @@ def build_network(source: NetworkSource) -> Network:
         built.append(Layer(layer.kind, layer.equation.output, indices, rhs, layer.where))
 
     tensors = _tensors(source, layers, classes, dims, ranks)
-    network = Network(source.title, built[:-1], built[-1], tensors, source.target,
-                      source.targets, list(source.wrt), source.slug, source.layout, source.differential,
-                      source.batch)
+    network = Network(source.title, tuple(built[:-1]), built[-1], tensors, source.target,
+                      Targets(source.targets), tuple(source.wrt), source.slug, source.layout,
+                      source.differential, source.batch)
     for name in network.wrt:
         if name not in network.differentiable():
             raise NetworkError(f"{source.where}[derive].wrt".lstrip(),
@@ -147,9 +141,9 @@ def _check_order(source: NetworkSource) -> None:
     for name in set(source.wrt):
         if source.wrt.count(name) > 1:
             raise NetworkError("[derive].wrt", f"'{name}' is listed twice")
-    if source.targets not in TARGET_KINDS:
+    if source.targets not in set(Targets):
         raise NetworkError(f"{source.loss.where}.targets",
-                           f"unknown targets '{source.targets}' (expected one of {', '.join(TARGET_KINDS)})")
+                           f"unknown targets '{source.targets}' (expected one of {', '.join(Targets)})")
 
 
 def _check_ranks(layers: list[LayerSource]) -> dict[str, int]:
@@ -188,7 +182,7 @@ def _dimension_symbols(source, layers, classes, ranks, per_sample=frozenset()) -
                                    f"but the equations make it the same range as '{declared[root]}'")
             declared[root] = dim
     taken = set(ranks) | set(declared.values())
-    pool = iter([d for d in DIMENSION_NAMES if d not in taken] + [f"N{k}" for k in range(1, 100)])
+    pool = iter(DIMENSION_NAMES.without(taken))
     dims: dict = {}
     first = [(name, ranks[name]) for name in _network_inputs(source, ranks)]  # m is the input's size
     for layer in [None, *layers]:
@@ -216,19 +210,19 @@ def _roles(source, layers, ranks) -> dict[str, str]:
             if name in roles or (source.batch is not None and name == source.batch.size):
                 continue  # the batch size B is a dimension, not a quantity
             if name == source.loss.equation.output:
-                roles[name] = "loss"
+                roles[name] = Role.LOSS
             elif name in outputs:
-                roles[name] = "intermediate"
+                roles[name] = Role.INTERMEDIATE
             elif name == source.target:
-                roles[name] = "target"
+                roles[name] = Role.TARGET
             elif name in parameters:
-                roles[name] = "parameter"
+                roles[name] = Role.PARAMETER
             elif rank == 0 or name in source.constants or name in loss_only:
-                roles[name] = "constant"
+                roles[name] = Role.CONSTANT
             elif name in _network_inputs(source, ranks):
-                roles[name] = "input"
+                roles[name] = Role.INPUT
             else:
-                roles[name] = "parameter"
+                roles[name] = Role.PARAMETER
     return roles
 
 
@@ -262,7 +256,7 @@ def _batched(source: NetworkSource, per_sample: set[str]) -> NetworkSource:
     used = {n for layer in [*source.layers, source.loss] for n, _ in rank_uses(layer.equation)}
     used |= {i for layer in [*source.layers, source.loss] for use in index_uses(layer.equation)
              for i in [use.scope[-1]]}
-    sample = next(n for n in ("s", "n", "b", "r", "u") if n not in used)
+    sample = SAMPLE_NAMES.first_free(used)
 
     def rewrite(layer: LayerSource, is_loss=False) -> LayerSource:
         equation = layer.equation
@@ -317,26 +311,3 @@ def _order(tensor: Tensor, layers) -> int:
         if tensor.name == names[0]:
             return 2 * number + 1
     return 10**6
-
-
-def parse_expression(network: Network, text: str, free: tuple[str, ...] = ()) -> sp.Expr:
-    """Read an expression over the network's names (e.g. a JSON ``result``) back into SymPy.
-
-    ``free`` names its free indices; each index takes the range of the tensor axes it labels.
-    """
-    subscripts = f"[{','.join(free)}]" if free else ""
-    equation = parse_equation(f"result{subscripts} = {text}")
-    dims: dict = {}
-    for use in index_uses(equation):
-        tensor = network.tensors.get(use.tensor)
-        if tensor is not None and use.axis < len(tensor.dims):
-            dims.setdefault(use.scope, tensor.dims[use.axis])
-    missing = [scope[-1] for scope in _all_scopes(equation) if scope not in dims]
-    if missing:
-        raise NetworkError("", f"cannot tell the range of index '{missing[0]}' in '{text}'")
-    _, expr = to_sympy(equation, lambda scope: make_index(scope[-1], dims[scope]))
-    return expr.xreplace({sp.Symbol(str(d)): d for d in network.dimensions})  # B in .../B is the batch size
-
-
-def _all_scopes(equation: Equation):
-    return {use.scope for use in index_uses(equation) if use.tensor != "result"}

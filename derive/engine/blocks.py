@@ -1,0 +1,97 @@
+"""Derived equations (blocks), the keys they are stored under, and a gradient's set of blocks."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import sympy as sp
+
+from ..model.network import Layer
+from ..rules.steps import Step
+
+
+class BlockKind(StrEnum):
+    LOCAL = "local"        # one layer's derivative: dU/dX from U's defining equation
+    GRADIENT = "gradient"  # a derivative of the loss: dE/dX by the chain rule
+
+
+@dataclass(frozen=True)
+class BlockKey:
+    kind: BlockKind
+    wrt: str
+    output: str | None = None  # the layer differentiated (LOCAL blocks)
+
+    @classmethod
+    def local(cls, output: str, wrt: str) -> "BlockKey":
+        return cls(BlockKind.LOCAL, wrt, output)
+
+    @classmethod
+    def gradient(cls, wrt: str) -> "BlockKey":
+        return cls(BlockKind.GRADIENT, wrt)
+
+
+@dataclass(frozen=True)
+class Block:
+    """One derived equation: ``lhs = steps[0].expr = steps[1].expr = ...``."""
+
+    key: BlockKey
+    lhs: sp.Expr
+    steps: tuple[Step, ...]
+    layer: Layer | None = None              # for LOCAL blocks, the layer differentiated
+    depends: tuple[BlockKey, ...] = ()      # blocks substituted or referred to
+
+    @property
+    def kind(self) -> BlockKind:
+        return self.key.kind
+
+    @property
+    def result(self) -> sp.Expr:
+        return self.steps[-1].expr
+
+    @property
+    def indices(self) -> tuple[sp.Idx, ...]:
+        return tuple(self.lhs.denominator.indices) if isinstance(self.lhs.denominator, sp.Indexed) else ()
+
+
+@dataclass(frozen=True)
+class Gradient:
+    """dE/dX for one quantity X: the blocks that derive it, in order, and the final result."""
+
+    wrt: str
+    block: Block
+    blocks: tuple[Block, ...] = field(default=())
+
+    @property
+    def result(self) -> sp.Expr:
+        return self.block.result
+
+    @property
+    def indices(self) -> tuple[sp.Idx, ...]:
+        return self.block.indices
+
+    @property
+    def steps(self) -> list[Step]:
+        return [step for block in self.blocks for step in block.steps]
+
+
+class BlockStore:
+    """Blocks by key, each derived once.  A requested gradient whose result still refers to
+    other gradients is also kept written out (one more step); that is the form it is shown in."""
+
+    def __init__(self):
+        self._derived: dict[BlockKey, Block] = {}
+        self._written: dict[BlockKey, Block] = {}
+
+    def get(self, key: BlockKey) -> Block | None:
+        return self._derived.get(key)
+
+    def add(self, block: Block, key: BlockKey | None = None) -> Block:
+        self._derived[key or block.key] = block
+        return block
+
+    def write_out(self, block: Block) -> Block:
+        self._written[block.key] = block
+        return block
+
+    def shown(self, key: BlockKey) -> Block:
+        return self._written.get(key) or self._derived[key]

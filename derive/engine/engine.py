@@ -1,0 +1,63 @@
+"""The engine: for each requested quantity, fetch or derive its block, recursing into its consumers.
+
+For a quantity X it writes dE/dX_a = sum over consumers U of sum_b dE/dU_b dU_b/dX_a
+(``chain.py``), takes every local derivative dU_b/dX_a with SymPy's diff on U's defining
+equation (``local.py``), simplifies each with the rule catalogue, keeps every block once
+(``blocks.BlockStore``) and writes a requested gradient out at the end (``write_out.py``).
+"""
+from __future__ import annotations
+
+from ..model.network import Layer, Network
+from ..rules.catalogue import REWRITES
+from ..rules.steps import RuleContext
+from .blocks import Block, BlockKey, BlockStore, Gradient
+from .chain import chain_rule
+from .local import local_derivative
+from .naming import IndexNaming
+from .write_out import written_out
+
+
+class Engine:
+    """Derives and keeps the blocks of one network."""
+
+    def __init__(self, network: Network, rules=None):
+        self.network = network
+        self.rules = REWRITES if rules is None else tuple(rules)
+        self.store = BlockStore()
+        self.naming = IndexNaming(network)
+        self.context = RuleContext(
+            definitions=tuple(network.layers),
+            target=network.target if network.targets_sum_to_one else None,
+            targets=network.targets)
+
+    def local(self, layer: Layer, wrt: str, out_indices=None, wrt_indices=None) -> Block:
+        return local_derivative(self, layer, wrt, out_indices, wrt_indices)
+
+    def gradient(self, name: str) -> Block:
+        return chain_rule(self, name)
+
+    def gradient_of(self, name: str) -> Gradient:
+        """dE/d(name) with every block it needs; its result uses only the network's own names."""
+        block = self.gradient(name)
+        if (final := written_out(self, block)) is not None:
+            block = self.store.write_out(final)
+        return Gradient(name, block, tuple(self._with_dependencies([block.key])))
+
+    def blocks_for(self, names) -> list[Block]:
+        """Every block the gradients of ``names`` rest on, each once, in the form documents show."""
+        return self._with_dependencies([self.gradient_of(name).block.key for name in names])
+
+    def _with_dependencies(self, keys) -> list[Block]:
+        """The blocks of ``keys`` after everything they depend on; ``keys`` themselves written out."""
+        ordered: dict[BlockKey, Block] = {}
+
+        def collect(key: BlockKey):
+            block = self.store.get(key)
+            for dep in block.depends:
+                collect(dep)
+            ordered.setdefault(key, block)
+        for key in keys:
+            collect(key)
+        for key in keys:
+            ordered[key] = self.store.shown(key)
+        return list(ordered.values())

@@ -1,0 +1,37 @@
+"""Write-out: a requested gradient that refers to other gradients gets them substituted, at the end."""
+from __future__ import annotations
+
+import sympy as sp
+
+from ..model.indices import index_names
+from ..model.partials import Partial
+from ..rules.catalogue import SUBSTITUTE_DERIVED
+from ..rules.rewrites import rewrite
+from .blocks import Block, BlockKey
+from .chain import instantiate
+
+
+def written_out(engine, block: Block) -> Block | None:
+    """The block with one more step in which every dE/dU it refers to is replaced by U's result
+    (recursively), so that the result names only the network's own quantities; None if it has none."""
+    references = sorted(block.result.atoms(Partial), key=str)
+    if not references:
+        return None
+    taken = index_names([step.expr for step in block.steps])
+    expanded = _expand(engine, block.result, taken)
+    keys = [BlockKey.gradient(str(p.denominator.base.label)) for p in references]
+    final = SUBSTITUTE_DERIVED.step(expanded, references=references, blocks=keys)
+    return Block(block.key, block.lhs, (*block.steps, final), block.layer, block.depends)
+
+
+def _expand(engine, expr, taken: set[str]):
+    loss = engine.network.loss.lhs
+
+    def visit(node):
+        if type(node) is Partial and node.numerator == loss:
+            block = engine.gradient(str(node.denominator.base.label))
+            value = instantiate(engine, block, node.denominator.indices, taken)
+            taken.update(index_names([value]))
+            return _expand(engine, value, taken)
+        return None
+    return rewrite(expr, visit)

@@ -1,0 +1,52 @@
+"""Every error derive reports to its user, each with the exit code the command line uses.
+
+The CLI has one handler: it prints ``derive: error: <message>`` and exits with the error's
+``exit_code``.  Anything else that escapes is a bug in derive (exit code 70).
+"""
+from __future__ import annotations
+
+
+class DeriveError(Exception):
+    """Base of derive's own errors; ``message`` is the one line a user sees."""
+
+    exit_code = 70
+
+    @property
+    def message(self) -> str:
+        return str(self)
+
+
+class InputError(DeriveError, ValueError):
+    """Input that cannot be used: a spec, a command line, an output directory."""
+
+    exit_code = 2
+
+
+class SpecError(InputError):
+    """A spec that cannot be used; the message names the file, the layer and the field."""
+
+
+class UsageError(InputError):
+    """A command line that cannot be acted on."""
+
+    @property
+    def message(self) -> str:
+        return f"{self} (see 'derive --help')"
+
+
+class OutputError(InputError):
+    """An output directory or file that cannot be written."""
+
+
+class VerificationError(DeriveError, AssertionError):
+    """A step whose two sides differ numerically."""
+
+    exit_code = 3
+
+    @property
+    def message(self) -> str:
+        return f"verification failed: {self}"
+
+
+class UnfinishedSimplification(DeriveError):
+    """The rules were still changing an expression when the step limit was reached."""

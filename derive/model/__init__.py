@@ -1,0 +1,1 @@
+"""What things are: network quantities and layers, indices, partial derivatives, primitives."""

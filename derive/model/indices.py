@@ -1,0 +1,117 @@
+"""Indices: ranged ``Idx`` objects, sums over them, fresh names, renaming without capture.
+
+Every index carries its range (``Idx(j, n)`` runs over 0 .. n - 1), so Kronecker deltas and
+sums never need Piecewise range guards.
+"""
+from __future__ import annotations
+
+import itertools
+from typing import Iterator
+
+import sympy as sp
+
+
+class NamePool:
+    """Index (or dimension) names in order of preference, then numbered ones, without end.
+
+    ``NamePool("klpq", stem="i")`` gives k, l, p, q, i1, i2, ...; names in ``exclude`` are
+    skipped.  Iterating starts again from the front each time.
+    """
+
+    def __init__(self, preferred, stem: str = "i", exclude=()):
+        self.preferred, self.stem, self.exclude = tuple(preferred), stem, frozenset(exclude)
+
+    def __iter__(self) -> Iterator[str]:
+        numbered = (f"{self.stem}{k}" for k in itertools.count(1))
+        return (name for name in itertools.chain(self.preferred, numbered) if name not in self.exclude)
+
+    def first_free(self, taken) -> str:
+        return next(name for name in self if name not in taken)
+
+    def without(self, names) -> "NamePool":
+        return NamePool(self.preferred, self.stem, self.exclude | set(names))
+
+
+def make_index(name: str, dim: sp.Symbol) -> sp.Idx:
+    return sp.Idx(sp.Symbol(name, integer=True), dim)
+
+
+def index_range(idx: sp.Idx) -> sp.Expr:
+    """The dimension an index runs over (its upper bound is dim - 1)."""
+    return idx.upper + 1
+
+
+def summation(body, idx: sp.Idx):
+    return sp.Sum(body, (idx, 0, idx.upper))
+
+
+def bound_indices(expr) -> set[sp.Idx]:
+    return {limit[0] for s in expr.atoms(sp.Sum) for limit in s.limits}
+
+
+def free_indices(expr) -> set[sp.Idx]:
+    return {s for s in expr.free_symbols if isinstance(s, sp.Idx)}
+
+
+def index_names(exprs) -> set[str]:
+    """Every index name, free or summed, that the expressions use."""
+    found: set[str] = set()
+    for expr in exprs:
+        found |= {i.name for i in free_indices(expr)} | {i.name for i in bound_indices(expr)}
+    return found
+
+
+def rename_bound(expr, taken: set[str], pool):
+    """Rename every summation index whose name is in ``taken`` to a fresh name from ``pool``
+    (a NamePool, or a function from an index's range to one).
+
+    Keeps sums readable (no index means two things) when an expression is moved into a
+    context that already uses some index names.
+    """
+    taken = set(taken)
+
+    def visit(node):
+        if isinstance(node, sp.Sum):
+            body = visit(node.function)
+            limits = []
+            for idx, lo, hi in node.limits:
+                if idx.name in taken:
+                    used = taken | index_names([body]) | {limit[0].name for limit in node.limits}
+                    names = pool(index_range(idx)) if callable(pool) else pool
+                    fresh = make_index(names.first_free(used), index_range(idx))
+                    body = body.xreplace({idx: fresh})
+                    idx = fresh
+                taken.add(idx.name)
+                limits.append((idx, lo, idx.upper))
+            return sp.Sum(body, *limits)
+        if node.args and not isinstance(node, (sp.Indexed, sp.Idx)):
+            return node.func(*[visit(a) for a in node.args])
+        return node
+
+    return visit(expr)
+
+
+def rename_free(expr, mapping: dict):
+    """Rename several indices at once (j -> k and k -> j must not collide)."""
+    temporary = {old: sp.Idx(sp.Dummy(old.name, integer=True), old.upper + 1) for old in mapping}
+    expr = expr.xreplace(temporary)
+    return expr.xreplace({temporary[old]: new for old, new in mapping.items()})
+
+
+def alpha_normal(expr):
+    """The expression with summation indices renamed by position, for comparison up to renaming."""
+    counter = itertools.count()
+
+    def visit(node):
+        if isinstance(node, sp.Sum):
+            body, limits = node.function, []
+            for idx, lo, hi in node.limits:
+                canon = sp.Idx(sp.Symbol(f"_d{next(counter)}", integer=True), index_range(idx))
+                body = body.xreplace({idx: canon})
+                limits.append((canon, lo, hi))
+            return sp.Sum(visit(body), *limits)
+        if node.args and not isinstance(node, (sp.Indexed, sp.Idx)):
+            return node.func(*[visit(a) for a in node.args])
+        return node
+
+    return visit(expr)

@@ -1,0 +1,90 @@
+"""The elementwise functions derive knows, one entry each.
+
+Everything about a function is in its entry: the name equations use, the SymPy function and
+its derivative, its LaTeX in index form and in matrix form, its NumPy code and the NumPy
+callable, and the reason a derivation shows when it differentiates it.  The equation reader,
+the printers, the matrix translation, the numerical checks and the templates all read this
+table, so adding a function means adding one entry (``tests/test_primitives.py`` then checks
+it like every other).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Callable
+
+import numpy as np
+import sympy as sp
+
+
+class TexStyle(StrEnum):
+    """How a function's argument and a power of it are written in index-form LaTeX."""
+
+    OPERATOR = "operator"  # \tanh z_j, \tanh\left(a + b\right), \tanh^{2} z_j
+    CALL = "call"          # \sigma\left(z_j\right), \sigma\left(z_j\right)^{2}
+    EXPONENT = "exponent"  # e^{z_j}: the argument (short fractions folded) as a superscript
+    BRACKET = "bracket"    # the template brings its own delimiters: \left[z_j > 0\right]
+
+
+@dataclass(frozen=True)
+class Primitive:
+    name: str                      # in equations and text results: name(x)
+    function: Callable             # builds the SymPy expression from the argument
+    tex: str                       # index form; {x} is the argument
+    style: TexStyle
+    matrix_tex: str                # matrix form, applied to each element; {x} is the argument
+    numpy: str                     # NumPy code; {x} is the argument's code
+    array: Callable                # the same function on NumPy arrays
+    derivative_tex: str | None = None  # shown where a derivation differentiates it
+    reading_rank: float = 2        # where it stands in a product (printing.index.reading_order)
+    power: sp.Rational | None = None   # SymPy represents it as this power of its argument
+
+
+def defined(name: str, derivative: Callable, doc: str) -> type[sp.Function]:
+    """A new SymPy function ``name``, kept whole (so it can be named back), with its derivative."""
+    def fdiff(self, argindex=1):
+        return derivative(self.args[0])
+    return type(name, (sp.Function,), {"fdiff": fdiff, "__doc__": doc, "__module__": __name__})
+
+
+def function(name: str):
+    """The SymPy function of the entry ``name`` (derivatives refer to each other through it)."""
+    return BY_NAME[name].function
+
+
+def _sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+PRIMITIVES: tuple[Primitive, ...] = (
+    Primitive("exp", sp.exp, "e^{{{x}}}", TexStyle.EXPONENT, r"\exp\left({x}\right)", "np.exp({x})", np.exp),
+    Primitive("log", sp.log, r"\log", TexStyle.OPERATOR, r"\log\left({x}\right)", "np.log({x})", np.log,
+              reading_rank=6.5),  # (1 - t_k) log(1 - o_k): the logarithm last, as it is read
+    Primitive("sqrt", sp.sqrt, r"\sqrt{{{x}}}", TexStyle.BRACKET, r"\sqrt{{{x}}}", "np.sqrt({x})", np.sqrt,
+              power=sp.Rational(1, 2)),
+    Primitive("tanh", sp.tanh, r"\tanh", TexStyle.OPERATOR, r"\tanh\left({x}\right)", "np.tanh({x})", np.tanh,
+              derivative_tex=r"\tanh' = 1 - \tanh^{2}"),
+    Primitive("sigmoid",
+              defined("sigmoid", lambda x: function("sigmoid")(x) * (1 - function("sigmoid")(x)),
+                      "The logistic function 1 / (1 + e^{-x})."),
+              r"\sigma", TexStyle.CALL, r"\sigma\left({x}\right)", "1 / (1 + np.exp(-({x})))", _sigmoid,
+              derivative_tex=r"\sigma' = \sigma\,(1 - \sigma)"),
+    Primitive("relu", defined("relu", lambda x: sp.Heaviside(x), "max(0, x); its derivative is [x > 0]."),
+              r"\operatorname{relu}", TexStyle.CALL, r"\operatorname{{relu}}\left({x}\right)",
+              "np.maximum({x}, 0)", lambda x: np.maximum(x, 0.0),
+              derivative_tex=r"\operatorname{relu}'(x) = [x > 0]\text{, 1 if } x > 0 \text{, else 0}"),
+    Primitive("heaviside", sp.Heaviside, r"\left[{x} > 0\right]", TexStyle.BRACKET, r"\left[{x} > 0\right]",
+              "np.heaviside({x}, 0.0)", lambda x: np.heaviside(x, 0.0),
+              reading_rank=0.5),  # [h_j > 0] x_i, not x_i [...], which reads as x_{i1}
+)
+
+BY_NAME: dict[str, Primitive] = {p.name: p for p in PRIMITIVES}
+BY_FUNCTION: dict = {p.function: p for p in PRIMITIVES if p.power is None}
+BY_POWER: dict = {p.power: p for p in PRIMITIVES if p.power is not None}
+
+
+def of(expr) -> Primitive | None:
+    """The entry an expression is an application of (sqrt(x) included), or None."""
+    if isinstance(expr, sp.Pow) and expr.exp in BY_POWER:
+        return BY_POWER[expr.exp]
+    return BY_FUNCTION.get(expr.func)

@@ -1,0 +1,67 @@
+"""Matrix forms evaluated on NumPy arrays named as in the spec (vectors as 1-D arrays)."""
+from __future__ import annotations
+
+import numpy as np
+import sympy as sp
+
+from ..matrix import nodes as n
+from ..model.primitives import BY_NAME
+
+
+class MatrixEvaluator(n.NodeVisitor):
+    def __init__(self, arrays: dict, sizes: dict):
+        self.arrays, self.sizes = arrays, sizes
+
+    def visit_Leaf(self, node):
+        return np.asarray(self.arrays[node.name], dtype=float)
+
+    def visit_Scalar(self, node):
+        known = {s: sp.Float(float(np.asarray(self.arrays[s.name]))) for s in node.value.free_symbols
+                 if s.name in self.arrays}
+        return float(node.value.xreplace(known).xreplace(self.sizes))
+
+    def visit_Ones(self, node):
+        return np.ones(int(node.size.xreplace(self.sizes)))
+
+    def visit_Identity(self, node):
+        return np.eye(int(node.size.xreplace(self.sizes)))
+
+    def visit_Transpose(self, node):
+        return self.visit(node.inner).T
+
+    def visit_Diag(self, node):
+        return np.diag(self.visit(node.inner))
+
+    def visit_SumAll(self, node):
+        return np.sum(self.visit(node.inner))
+
+    def visit_MatMul(self, node):
+        left, right = self.visit(node.left), self.visit(node.right)
+        if left.ndim == 1 and right.ndim == 1 and node.right.row:
+            return np.outer(left, right)
+        return left @ right
+
+    def visit_Hadamard(self, node):
+        values = [self.visit(f) for f in node.factors]
+        result = values[0]
+        for value in values[1:]:
+            result = result * value
+        return result
+
+    def visit_Add(self, node):
+        return sum(self.visit(t) for t in node.terms)
+
+    def visit_Scale(self, node):
+        return self.visit(node.factor) * self.visit(node.inner)
+
+    def visit_Apply(self, node):
+        return BY_NAME[node.function].array(self.visit(node.inner))
+
+    def visit_Power(self, node):
+        exponent = node.exponent
+        return self.visit(node.base) ** (int(exponent) if exponent.is_Integer else float(exponent))
+
+
+def evaluate_matrix(node: n.Node, arrays: dict, sizes: dict):
+    """The node's value from NumPy arrays named as in the spec."""
+    return MatrixEvaluator(arrays, sizes).visit(node)

@@ -1,0 +1,132 @@
+"""Sample points: a network at small sizes, random values, the forward pass, finite differences.
+
+Index ranges are instantiated at small sizes, the network's inputs and parameters drawn at
+random (targets as the spec declares them: one-hot, a distribution, or unnormalized), and the
+forward pass computed from the same defining equations.  A partial derivative dU/dX is
+evaluated by central finite differences of the forward pass.
+"""
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import sympy as sp
+
+from ..model.indices import index_range
+from ..model.network import Network, Role, Targets
+from ..model.partials import DirectPartial, Partial, indices_of, name_of
+from .evaluate import align, diagonal, evaluate
+
+FD_STEP = 1e-6              # times max(1, |x|)
+SEED = 20161
+
+
+class Point:
+    """One numerical instance of a network: sizes, values of every quantity, and derivatives."""
+
+    def __init__(self, network: Network, sizes: dict, values: dict):
+        self.network, self.sizes, self.base = network, sizes, values
+        self.values = forward(network, sizes, values)
+        self._jacobians: dict = {}
+
+    def size(self, idx: sp.Idx) -> int:
+        return int(index_range(idx).xreplace(self.sizes))
+
+    def evaluate(self, expr, order: tuple = ()) -> np.ndarray:
+        array, axes = evaluate(expr, self.values, self.size, self.partial)
+        return align(array, axes, tuple(order), self.size)
+
+    def partial(self, expr: Partial):
+        """(array, axes) of a partial derivative in a step, by finite differences.
+
+        dE/dX is the total derivative through the forward pass; dU/dX of a layer output U, and
+        the loss's direct part, hold every other quantity fixed.
+        """
+        numerator, denominator = expr.numerator, expr.denominator
+        total = name_of(numerator) == self.network.loss.output and not isinstance(expr, DirectPartial)
+        array = self.jacobian(name_of(numerator), name_of(denominator), total)
+        return diagonal(array, indices_of(numerator) + indices_of(denominator))
+
+    def jacobian(self, numerator: str, denominator: str, total: bool) -> np.ndarray:
+        """d numerator / d denominator by central differences, axes: numerator's then denominator's.
+
+        ``total``: through the whole forward pass (dE/dX); otherwise the partial derivative of
+        the numerator's own defining equation, every other quantity held fixed (dU/dX).
+        """
+        key = (numerator, denominator, total)
+        if key not in self._jacobians:
+            x = np.array(self.values[denominator], dtype=float)
+            result = np.zeros(np.shape(self.values[numerator]) + x.shape)
+            for position in np.ndindex(*x.shape):
+                shifted = []
+                step = FD_STEP * max(1.0, abs(x[position]))
+                for sign in (1.0, -1.0):
+                    moved = x.copy()
+                    moved[position] += sign * step
+                    shifted.append(self._value_with(numerator, denominator, moved, total))
+                result[(Ellipsis, *position)] = (shifted[0] - shifted[1]) / (2 * step)
+            self._jacobians[key] = result
+        return self._jacobians[key]
+
+    def _value_with(self, numerator: str, denominator: str, moved: np.ndarray, total: bool):
+        if total:
+            return forward(self.network, self.sizes, self.values, override={denominator: moved})[numerator]
+        layer = self.network.defining(numerator)
+        array, axes = evaluate(layer.rhs, {**self.values, denominator: moved}, self.size, None)
+        return align(array, axes, layer.indices, self.size)
+
+
+def forward(network: Network, sizes: dict, values: dict, override: dict | None = None) -> dict:
+    """All quantities of the network from its free ones; names in ``override`` are held fixed."""
+    override = override or {}
+    result = {**values, **override}
+
+    def size(idx):
+        return int(index_range(idx).xreplace(sizes))
+    for layer in network.equations:
+        if layer.output in override:
+            continue
+        array, axes = evaluate(layer.rhs, result, size, None)
+        result[layer.output] = align(array, axes, layer.indices, size)
+    return result
+
+
+def size_settings(network: Network) -> list[dict]:
+    dims = network.dimensions
+    ascending = dict(zip(dims, itertools.cycle((2, 3, 5, 4, 6, 7, 2, 3, 5, 4))))
+    descending = dict(zip(dims, itertools.cycle((5, 3, 2, 4, 6, 3, 2, 5, 4, 3))))
+    return [{d: 2 for d in dims}, ascending, descending]
+
+
+def sample(network: Network, sizes: dict, rng: np.random.Generator) -> dict:
+    values = {str(dim): size for dim, size in sizes.items()}  # a batch size B also appears as 1/B
+    for tensor in network.tensors.values():
+        shape = tuple(int(d.xreplace(sizes)) for d in tensor.dims)
+        if tensor.role in (Role.INTERMEDIATE, Role.LOSS):
+            continue
+        if tensor.role == Role.TARGET:
+            values[tensor.name] = _targets(network.targets, shape, rng)
+        elif tensor.role == Role.CONSTANT:
+            values[tensor.name] = rng.uniform(0.5, 2.0, size=shape)
+        else:
+            values[tensor.name] = rng.normal(0.0, 0.7, size=shape)
+    return values
+
+
+def _targets(kind: Targets, shape, rng) -> np.ndarray:
+    """Targets over the last axis (the classes), one row per sample when there is a batch."""
+    if kind == Targets.ONE_HOT:
+        rows = np.zeros((int(np.prod(shape[:-1])), shape[-1]))
+        rows[np.arange(len(rows)), rng.integers(shape[-1], size=len(rows))] = 1.0
+        return rows.reshape(shape)
+    if kind == Targets.DISTRIBUTION:
+        raw = rng.uniform(0.1, 1.0, size=shape)
+        return raw / raw.sum(axis=-1, keepdims=True)
+    return rng.uniform(0.1, 1.0, size=shape)
+
+
+def points(network: Network) -> list[Point]:
+    rng = np.random.default_rng(SEED)
+    return [Point(network, sizes, sample(network, sizes, rng)) for sizes in size_settings(network)]
+
+

@@ -1,0 +1,100 @@
+"""Numerical checks: every step of every block, and every gradient against finite differences.
+
+Each side of each step is evaluated at the sample points (``points.py``) for every value of
+its free indices; a line is compared with the line before it and with finite differences.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import sympy as sp
+
+from ..engine import Block, Engine
+from ..errors import VerificationError
+from ..matrix import NoMatrixForm, to_matrix
+from ..model.partials import Partial
+from .matrix import evaluate_matrix
+from .points import FD_STEP, Point, points
+
+STEP_TOLERANCE = 1e-9       # one line against the line before it
+FD_TOLERANCE = 1e-6         # against finite differences: absolute ...
+FD_RELATIVE = 1e-5          # ... plus this fraction of the value
+
+
+@dataclass(frozen=True)
+class Report:
+    """What was checked: the sizes tried, and how many step and gradient comparisons passed."""
+
+    sizes: tuple[dict, ...]
+    steps_checked: int
+    values_compared: int
+    gradients_checked: tuple[str, ...]
+    matrix_forms: tuple[str, ...] = ()
+    tolerance: float = FD_TOLERANCE
+    relative_tolerance: float = FD_RELATIVE
+    step_tolerance: float = STEP_TOLERANCE
+    fd_step: float = FD_STEP
+
+
+def check_block(block: Block, point: Point) -> int:
+    """Compare each step with the one before and with finite differences; return values compared."""
+    order = _order_of(block.lhs)
+    reference = point.evaluate(block.lhs, order)
+    previous, previous_exact = None, True
+    for number, step in enumerate(block.steps):
+        value = point.evaluate(step.expr, order)
+        # a line that still contains a derivative is itself evaluated by finite differences
+        exact = not step.expr.has(Partial)
+        rtol, atol = (STEP_TOLERANCE, STEP_TOLERANCE) if exact and previous_exact else (FD_RELATIVE, FD_TOLERANCE)
+        if previous is not None and not np.allclose(value, previous, rtol=rtol, atol=atol):
+            raise VerificationError(_failure(block, number, step, value, previous, "the line before"))
+        if not np.allclose(value, reference, rtol=FD_RELATIVE, atol=FD_TOLERANCE):
+            raise VerificationError(_failure(block, number, step, value, reference, "finite differences"))
+        previous, previous_exact = value, exact
+    return len(block.steps) * int(np.size(reference))
+
+
+def _order_of(lhs: Partial) -> tuple:
+    axes = []
+    for part in (lhs.numerator, lhs.denominator):
+        if isinstance(part, sp.Indexed):
+            axes += [i for i in part.indices if i not in axes]
+    return tuple(axes)
+
+
+def _failure(block, number, step, value, expected, against) -> str:
+    gap = float(np.max(np.abs(value - expected)))
+    return (f"step {number + 1} ({step.rule}) of {block.lhs} does not agree with {against}: "
+            f"largest difference {gap:.3g}")
+
+
+def check_matrix_form(gradient, point: Point) -> bool:
+    """The matrix form, evaluated with NumPy, against the index form (False: there is none)."""
+    try:
+        node = to_matrix(gradient.result, gradient.indices)
+    except NoMatrixForm:
+        return False
+    expected = point.evaluate(gradient.result, tuple(gradient.indices))
+    value = evaluate_matrix(node, point.values, point.sizes)
+    if not np.allclose(value, expected, rtol=STEP_TOLERANCE, atol=STEP_TOLERANCE):
+        raise VerificationError(f"the matrix form of dE/d{gradient.wrt} does not agree with its index form")
+    return True
+
+
+def verify(engine: Engine, names: list[str]) -> Report:
+    """Check every block that the gradients with respect to ``names`` are derived from."""
+    gradients = [engine.gradient_of(name) for name in names]
+    blocks = engine.blocks_for(names)
+    compared = 0
+    with_matrix_form: set[str] = set()
+    all_points = points(engine.network)
+    for point in all_points:
+        for block in blocks:
+            compared += check_block(block, point)
+        for gradient in gradients:
+            if check_matrix_form(gradient, point):
+                with_matrix_form.add(gradient.wrt)
+    return Report(tuple({str(d): v for d, v in p.sizes.items()} for p in all_points),
+                  sum(len(b.steps) for b in blocks), compared, tuple(names),
+                  matrix_forms=tuple(n for n in names if n in with_matrix_form))

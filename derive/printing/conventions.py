@@ -1,0 +1,40 @@
+"""Printing conventions: how an expression is shown, without changing its value or its steps.
+
+Each is a named function here, used by the printers in ``index.py``; nothing else is rewritten
+out of sight.  (Rewrites that change what a line says are steps, in ``derive/rules``.)
+"""
+from __future__ import annotations
+
+import sympy as sp
+
+
+def signs_out_of_sums(expr):
+    """Sum_k (-f_k) is shown as -Sum_k f_k, so a sign is printed once, in front."""
+    if not isinstance(expr, sp.Basic) or not expr.has(sp.Sum):
+        return expr
+    return expr.replace(lambda e: isinstance(e, sp.Sum) and e.function.could_extract_minus_sign(),
+                        lambda e: -sp.Sum(-e.function, *e.limits))
+
+
+def fraction_before_sum(expr):
+    """-(2/B) Sum_s ..., rather than a whole sum above a fraction bar.
+
+    For a product c * Sum (c a fraction) or c * Sum / B..., returns (coefficient, divisors,
+    the sum): the printer writes the fraction c / (divisors) in front of the sum.  None otherwise.
+    """
+    if not isinstance(expr, sp.Mul) or sp.Mul(*expr.args) != expr:
+        return None
+    coefficient, rest = expr.as_coeff_Mul()
+    below = [f for f in sp.Mul.make_args(rest) if isinstance(f, sp.Pow) and f.exp == -1 and f.base.is_Symbol]
+    above = sp.Mul(*[f for f in sp.Mul.make_args(rest) if f not in below])
+    if not isinstance(above, sp.Sum):
+        return None
+    if below or (coefficient.is_Rational and not coefficient.is_Integer):
+        return coefficient, [f.base for f in below], above
+    return None
+
+
+def is_unevaluated_product(expr) -> bool:
+    """A product kept as it was substituted (engine.chain.substitution_product): it is printed
+    factor by factor, so that the ``cancel`` step after it has something to show."""
+    return isinstance(expr, sp.Mul) and sp.Mul(*expr.args) != expr

@@ -1,0 +1,51 @@
+"""Every kind of step a derivation shows, in one ordered list.
+
+The first five are written by the engine itself (``derive/engine``); the rest are rewrites,
+which ``simplify`` tries in this order, top to bottom, taking the first that changes the
+expression.  Each kind's reason is the macro of the same name in ``templates/reasons.j2``
+and takes exactly the ``detail`` listed here (``tests/test_catalogue.py`` checks both).
+"""
+from __future__ import annotations
+
+from . import rewrites as rw
+from .steps import StepKind
+
+# --- written by the engine, in the order they appear in a block -------------------------------
+DEFINITION = StepKind("definition", ("output",))                    # d/dx of a layer's right-hand side
+DIFFERENTIATE = StepKind("differentiate", ("variable", "functions"))  # SymPy's diff, Kronecker deltas included
+CHAIN_RULE = StepKind("chain_rule", ("through", "variable", "loss"))  # sum over every consumer and its index
+SUBSTITUTE = StepKind("substitute", ("blocks",))                    # derived blocks put into the chain
+SUBSTITUTE_DERIVED = StepKind("substitute_derived", ("references", "blocks"))  # write-out at the very end
+
+# --- the rewrites, in order of priority ----------------------------------------------------
+REWRITES: tuple[StepKind, ...] = (
+    # a substitution is multiplied together before anything else looks at it
+    StepKind("cancel", ("factors",), rw.cancel),
+    # logarithms of quotients and of exponentials first: they turn into the sums the rest works on
+    StepKind("log_of_exp", ("logs",), rw.log_of_exp),
+    StepKind("log_of_quotient", ("logs",), rw.log_of_quotient),
+    # a Kronecker delta under a sum collapses it; everything after sees the fewer sums
+    StepKind("contract_delta", ("pairs",), rw.contract_delta),
+    # name layer outputs back (e^{z_j} / sum_l e^{z_l} = o_j) once the deltas have chosen the indices
+    StepKind("fold_definition", ("definitions",), rw.fold_definition),
+    # multiply out and split sums only where that puts a delta in a term of its own, or frees a factor
+    StepKind("distribute", (), rw.distribute),
+    StepKind("split_sum", (), rw.split_sum),
+    StepKind("pull_out_constant", ("factors",), rw.pull_out_constant),
+    # common factors are taken out before multiplying out, so (a/T)(x - y) is not expanded again
+    StepKind("common_factor", ("factors",), rw.common_factor),
+    StepKind("multiply_out", ("how",), rw.multiply_out),
+    # last: the targets' sum to one is used only after the general form has been shown
+    StepKind("normalized_targets", ("sums", "target", "kind"), rw.normalized_targets),
+)
+
+STEPS: tuple[StepKind, ...] = (DEFINITION, DIFFERENTIATE, CHAIN_RULE, SUBSTITUTE, SUBSTITUTE_DERIVED, *REWRITES)
+BY_NAME: dict[str, StepKind] = {kind.name: kind for kind in STEPS}
+
+# applied to a layer's definition before it is differentiated: log(e^{z_j}/S) = z_j - log S is
+# simpler to differentiate than the quotient
+BEFORE_DIFFERENTIATING: tuple[StepKind, ...] = (BY_NAME["log_of_exp"], BY_NAME["log_of_quotient"])
+
+
+def rules_named(*names: str) -> tuple[StepKind, ...]:
+    return tuple(BY_NAME[name] for name in names)
