@@ -73,6 +73,10 @@ PRIMITIVES: tuple[Primitive, ...] = (
               r"\operatorname{relu}", TexStyle.CALL, r"\operatorname{{relu}}\left({x}\right)",
               "np.maximum({x}, 0)", lambda x: np.maximum(x, 0.0),
               derivative_tex=r"\operatorname{relu}'(x) = [x > 0]\text{, 1 if } x > 0 \text{, else 0}"),
+    Primitive("softplus", defined("softplus", lambda x: function("sigmoid")(x), "log(1 + e^x), a smooth relu."),
+              r"\operatorname{softplus}", TexStyle.CALL, r"\operatorname{{softplus}}\left({x}\right)",
+              "np.logaddexp(0, {x})", lambda x: np.logaddexp(0.0, x),
+              derivative_tex=r"\operatorname{softplus}' = \sigma"),
     Primitive("heaviside", sp.Heaviside, r"\left[{x} > 0\right]", TexStyle.BRACKET, r"\left[{x} > 0\right]",
               "np.heaviside({x}, 0.0)", lambda x: np.heaviside(x, 0.0),
               reading_rank=0.5),  # [h_j > 0] x_i, not x_i [...], which reads as x_{i1}
