@@ -40,11 +40,19 @@ class Primitive:
     power: sp.Rational | None = None   # SymPy represents it as this power of its argument
 
 
-def defined(name: str, derivative: Callable, doc: str) -> type[sp.Function]:
-    """A new SymPy function ``name``, kept whole (so it can be named back), with its derivative."""
+def defined(name: str, closed_form: Callable, derivative: Callable, doc: str) -> type[sp.Function]:
+    """A new SymPy function ``name``, kept whole (so it can be named back), with its derivative.
+
+    ``closed_form`` says what it is in SymPy's own terms; SymPy evaluates it numerically through
+    that, and the tests check the derivative and the NumPy forms against it.
+    """
     def fdiff(self, argindex=1):
         return derivative(self.args[0])
-    return type(name, (sp.Function,), {"fdiff": fdiff, "__doc__": doc, "__module__": __name__})
+
+    def _eval_evalf(self, precision):
+        return closed_form(self.args[0])._eval_evalf(precision)
+    return type(name, (sp.Function,), {"fdiff": fdiff, "_eval_evalf": _eval_evalf, "closed_form": staticmethod(closed_form),
+                                       "__doc__": doc, "__module__": __name__})
 
 
 def function(name: str):
@@ -65,15 +73,16 @@ PRIMITIVES: tuple[Primitive, ...] = (
     Primitive("tanh", sp.tanh, r"\tanh", TexStyle.OPERATOR, r"\tanh\left({x}\right)", "np.tanh({x})", np.tanh,
               derivative_tex=r"\tanh' = 1 - \tanh^{2}"),
     Primitive("sigmoid",
-              defined("sigmoid", lambda x: function("sigmoid")(x) * (1 - function("sigmoid")(x)),
-                      "The logistic function 1 / (1 + e^{-x})."),
+              defined("sigmoid", lambda x: 1 / (1 + sp.exp(-x)),
+                      lambda x: function("sigmoid")(x) * (1 - function("sigmoid")(x)), "The logistic function."),
               r"\sigma", TexStyle.CALL, r"\sigma\left({x}\right)", "1 / (1 + np.exp(-({x})))", _sigmoid,
               derivative_tex=r"\sigma' = \sigma\,(1 - \sigma)"),
-    Primitive("relu", defined("relu", lambda x: sp.Heaviside(x), "max(0, x); its derivative is [x > 0]."),
+    Primitive("relu", defined("relu", lambda x: sp.Max(0, x), lambda x: sp.Heaviside(x), "The rectifier."),
               r"\operatorname{relu}", TexStyle.CALL, r"\operatorname{{relu}}\left({x}\right)",
               "np.maximum({x}, 0)", lambda x: np.maximum(x, 0.0),
               derivative_tex=r"\operatorname{relu}'(x) = [x > 0]\text{, 1 if } x > 0 \text{, else 0}"),
-    Primitive("softplus", defined("softplus", lambda x: function("sigmoid")(x), "log(1 + e^x), a smooth relu."),
+    Primitive("softplus", defined("softplus", lambda x: sp.log(1 + sp.exp(x)), lambda x: function("sigmoid")(x),
+                                  "A smooth rectifier."),
               r"\operatorname{softplus}", TexStyle.CALL, r"\operatorname{{softplus}}\left({x}\right)",
               "np.logaddexp(0, {x})", lambda x: np.logaddexp(0.0, x),
               derivative_tex=r"\operatorname{softplus}' = \sigma"),

@@ -40,6 +40,10 @@ def evaluate(expr, values: dict, size, partial):
             else:
                 array = array * size(idx)
         return array, axes
+    if isinstance(expr, sp.DiracDelta):
+        # the derivative of a step: zero wherever it is evaluated (sample points are never on the kink)
+        array, axes = evaluate(expr.args[0], values, size, partial)
+        return np.zeros_like(array, dtype=float), axes
     if isinstance(expr, sp.Derivative):
         # diff, not doit(): doit would also try to sum every Sum in closed form
         return evaluate(sp.diff(expr.expr, *expr.variables), values, size, partial)

@@ -21,6 +21,8 @@ SUBSTITUTE_DERIVED = StepKind("substitute_derived", ("references", "blocks"))  #
 REWRITES: tuple[StepKind, ...] = (
     # a substitution is multiplied together before anything else looks at it
     StepKind("cancel", ("factors",), rw.cancel),
+    # the derivative of a step function vanishes before anything else is done with it
+    StepKind("step_is_flat", ("arguments",), rw.step_is_flat),
     # logarithms of quotients and of exponentials first: they turn into the sums the rest works on
     StepKind("log_of_exp", ("logs",), rw.log_of_exp),
     StepKind("log_of_quotient", ("logs",), rw.log_of_quotient),

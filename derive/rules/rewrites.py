@@ -70,6 +70,14 @@ def cancel(expr, ctx):
     return new, {"factors": cancelled}
 
 
+def step_is_flat(expr, ctx):
+    """d[x > 0]/dx, SymPy's DiracDelta(x), is 0 wherever x != 0: a step is flat away from its edge."""
+    steps = sorted(expr.atoms(sp.DiracDelta), key=sp.default_sort_key)
+    if not steps:
+        return None
+    return expr.xreplace({step: sp.S.Zero for step in steps}), {"arguments": [step.args[0] for step in steps]}
+
+
 def log_of_exp(expr, ctx):
     """log(e^x) = x."""
     found = []
