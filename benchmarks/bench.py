@@ -23,8 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from derive import network_from_dict  # noqa: E402
-from derive.catalogue import builtin_network  # noqa: E402
-from derive.derivation import Engine  # noqa: E402
+from derive.spec import example_network  # noqa: E402
+from derive.engine import Engine  # noqa: E402
 
 
 def timed(function, repeat):
@@ -37,7 +37,7 @@ def timed(function, repeat):
 
 
 def seed_gradient():
-    network = builtin_network()
+    network = example_network()
     first = timed(lambda: Engine(network).gradient_of("w"), 1)[0]
     times = timed(lambda: Engine(network).gradient_of("w"), 30)
     steps = len(Engine(network).gradient_of("w").steps)
@@ -90,7 +90,7 @@ def depth_scaling():
 def plain_sympy():
     print("4. plain SymPy, explicit components z_j = sum_i w_ij y_i + b_j, softmax, cross-entropy:")
     print("   diff by w_11 and simplify (median of 3) against derive's index form")
-    index_form = Engine(builtin_network()).gradient_of("w").result
+    index_form = Engine(example_network()).gradient_of("w").result
     for n in (2, 3, 4, 6):
         y, t, b = (sp.symbols(f"{name}1:{n + 1}") for name in "ytb")
         w = sp.Matrix(n, n, lambda i, j: sp.Symbol(f"w{i + 1}{j + 1}"))

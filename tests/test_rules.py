@@ -1,10 +1,13 @@
-"""Each rule on its own, and the engine on networks the rules were not written for."""
+"""Each rewrite on its own: on its example, and on random expressions, where it must keep the value."""
+import numpy as np
 import sympy as sp
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from derive import Derivation
 from derive.model.indices import make_index, summation
-from derive.printing import text
-from derive.rules import RuleContext, rules_named, simplify
+from derive.model.network import Layer, Targets
+from derive.numeric.evaluate import evaluate_aligned
+from derive.rules import REWRITES, RuleContext, rules_named, simplify
 
 n = sp.Symbol("n", integer=True, positive=True)
 j, k, l = (make_index(name, n) for name in "jkl")
@@ -51,56 +54,83 @@ def test_common_factor_with_a_quotient():
     assert apply("common_factor", x[j] / T - t[j] / T) == (x[j] - t[j]) / T
 
 
-def test_fold_names_back_a_layer_it_has_never_seen():
-    """A normaliser s_j = x_j^2 / sum_k x_k^2 is recognised inside its own derivative."""
-    derivation = Derivation.from_dict({
-        "layers": [{"type": "custom", "define": "s[j] = x[j]**2 / sum(k, x[k]**2)"}],
-        "loss": {"type": "mse", "input": "s", "target": "t"},
-        "derive": {"wrt": ["x"]},
-    })
-    local = derivation.engine.local(derivation.network.defining("s"), "x")
-    assert "fold_definition" in [step.rule for step in local.steps]
-    assert text(local.result) == "(2*x[j]*delta(j,k) - 2*s[j]*x[k])/sum(l, x[l]**2)"
-    derivation.verify()
+# --- every rewrite keeps the value of random expressions ----------------------------------------
+
+SIZE = 3
+o = sp.IndexedBase("o")
+T = sp.Symbol("T")
+SOFTMAX = Layer("softmax", "o", (j,), sp.exp(x[j]) / summation(sp.exp(x[l]), l))
+CONTEXT = RuleContext(definitions=(SOFTMAX,), target="t", targets=Targets.ONE_HOT)
 
 
-def test_swish_activation_defined_by_its_equation():
-    derivation = Derivation.from_dict({
-        "layers": [{"type": "affine", "input": "x", "output": "z", "weight": "w"},
-                   {"type": "custom", "define": "a[j] = z[j]*sigmoid(z[j])"}],
-        "loss": {"type": "mse", "input": "a", "target": "t"},
-        "derive": {"wrt": ["z", "w"]},
-    })
-    derivation.verify()
-    assert "sigmoid(z[j])" in text(derivation.gradient("z").result)
+def _values(seed: int) -> dict:
+    rng = np.random.default_rng(seed)
+    xs = rng.normal(0.0, 0.8, SIZE)
+    targets = np.zeros(SIZE)
+    targets[rng.integers(SIZE)] = 1.0  # one-hot, as the context declares
+    return {"x": xs, "t": targets, "s": rng.uniform(0.2, 2.0, SIZE), "o": np.exp(xs) / np.exp(xs).sum(),
+            "T": 1.7}
 
 
-def test_two_paths_to_one_quantity_are_both_summed():
-    """A residual connection: x reaches the loss directly and through the affine layer."""
-    derivation = Derivation.from_dict({
-        "layers": [{"type": "affine", "input": "x", "output": "h", "weight": "w"},
-                   {"type": "custom", "define": "r[j] = h[j] + x[j]"},
-                   {"type": "softmax", "input": "r", "output": "o"}],
-        "loss": {"type": "cross_entropy", "input": "o", "target": "t", "targets": "one_hot"},
-        "derive": {"wrt": ["x", "w"]},
-    })
-    derivation.verify()
-    result = text(derivation.gradient("x").result)
-    assert "w[" in result and result.count("o[") == 2
+def _compose(leaves, size):
+    return st.recursive(leaves, lambda inner: st.one_of(
+        st.tuples(inner, inner).map(lambda p: p[0] + p[1]),
+        st.tuples(inner, inner).map(lambda p: p[0] - p[1]),
+        st.tuples(inner, inner).map(lambda p: p[0] * p[1]),
+        st.tuples(inner, inner).map(lambda p: sp.Mul(p[0], p[1], evaluate=False)),  # as substituted
+        st.tuples(inner, inner).map(lambda p: p[0] / (1 + p[1] ** 2)),
+        inner.map(sp.exp),
+        inner.map(lambda e: sp.log(1 + e ** 2)),
+        inner.map(lambda e: sp.log(sp.exp(e) / (1 + sp.exp(e)))),
+    ), max_leaves=size)
 
 
-def test_deep_chain_refers_to_the_layer_above():
-    layers = [{"type": "affine", "input": "x", "output": "z1", "weight": "w1"}]
-    for depth in range(1, 5):
-        layers.append({"type": "tanh", "input": f"z{depth}", "output": f"a{depth}"})
-        layers.append({"type": "affine", "input": f"a{depth}", "output": f"z{depth + 1}", "weight": f"w{depth + 1}"})
-    layers.append({"type": "softmax", "input": "z5", "output": "o"})
-    derivation = Derivation.from_dict({
-        "layers": layers,
-        "loss": {"type": "cross_entropy", "input": "o", "target": "t", "targets": "one_hot"},
-        "derive": {"wrt": ["w1"]},
-    })
-    hidden = derivation.engine.gradient_of("z1").block
-    assert [s.rule for s in hidden.steps][-1] == "substitute_derived"
-    assert text(hidden.steps[-2].expr) == "d(E)/d(a1[j])*(1 - a1[j]**2)"
-    derivation.verify()
+_in_l = _compose(st.sampled_from([x[l], t[l], sp.exp(x[l]), sp.KroneckerDelta(k, l), sp.KroneckerDelta(j, l)]), 2)
+_in_k = _compose(st.one_of(
+    st.sampled_from([x[k], t[k], s[k], o[k], sp.exp(x[k]), sp.KroneckerDelta(j, k), x[j], T, sp.S(2)]),
+    _in_l.map(lambda body: summation(body, l))), 3)
+EXPRESSIONS = _compose(st.one_of(
+    st.sampled_from([x[j], t[j], o[j], s[j], sp.exp(x[j]), T, sp.S(-1), sp.Rational(1, 2)]),
+    _in_k.map(lambda body: summation(body, k))), 4)
+
+
+def _value(expr, values):
+    return evaluate_aligned(expr, values, lambda idx: SIZE, (j,))
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(expr=EXPRESSIONS, seed=st.integers(0, 2**16))
+def test_every_rewrite_keeps_the_value(expr, seed):
+    values = _values(seed)
+    with np.errstate(all="ignore"):
+        before = _value(expr, values)
+    if not np.all(np.isfinite(before)):
+        return
+    for kind in REWRITES:
+        outcome = kind.rewrite(expr, CONTEXT)
+        if outcome is None:
+            continue
+        new, detail = outcome
+        assert set(detail) == set(kind.detail)
+        with np.errstate(all="ignore"):
+            after = _value(new, values)
+        assert np.allclose(after, before, rtol=1e-9, atol=1e-9), (kind.name, expr, new)
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(expr=EXPRESSIONS, seed=st.integers(0, 2**16))
+def test_the_whole_catalogue_keeps_the_value_and_ends(expr, seed):
+    values = _values(seed)
+    with np.errstate(all="ignore"):
+        before = _value(expr, values)
+        if not np.all(np.isfinite(before)):
+            return
+        steps = simplify(expr, CONTEXT, REWRITES)
+        for step in steps:
+            assert np.allclose(_value(step.expr, values), before, rtol=1e-8, atol=1e-8), (step.rule, expr, step.expr)
+
+
+def test_multiply_out_keeps_a_repeated_bracket():
+    """Regression (found by the random test): (t + x)(t + x), unevaluated, lost a factor."""
+    square = sp.Mul(t[j] + x[j], t[j] + x[j], evaluate=False)
+    assert sp.expand(apply("multiply_out", square) - (t[j] + x[j]) ** 2) == 0

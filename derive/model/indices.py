@@ -5,6 +5,7 @@ sums never need Piecewise range guards.
 """
 from __future__ import annotations
 
+import functools
 import itertools
 from typing import Iterator
 
@@ -98,8 +99,11 @@ def rename_free(expr, mapping: dict):
     return expr.xreplace({temporary[old]: new for old, new in mapping.items()})
 
 
+@functools.lru_cache(maxsize=8192)
 def alpha_normal(expr):
     """The expression with summation indices renamed by position, for comparison up to renaming."""
+    if not expr.has(sp.Sum):
+        return expr
     counter = itertools.count()
 
     def visit(node):

@@ -16,7 +16,7 @@ def evaluate(expr, values: dict, size, partial):
         return diagonal(array, tuple(expr.indices))
     if isinstance(expr, sp.Symbol):
         return np.asarray(float(values[expr.name])), ()
-    if expr.is_Number:
+    if expr.is_Number or expr.is_NumberSymbol:  # 2, 1/2, e, pi
         return np.asarray(float(expr)), ()
     if isinstance(expr, sp.KroneckerDelta):
         first, second = expr.args

@@ -132,17 +132,22 @@ def fold_definition(expr, ctx):
     """Name a layer's output back: e^{z_j} / sum_l e^{z_l} = o_j."""
     named: list[tuple] = []
     present = _base_names(expr)
-    candidates = [layer for layer in ctx.definitions if _base_names(layer.rhs) <= present]
+    layer_names = {layer.output: _base_names(layer.rhs) for layer in ctx.definitions}
+    candidates = [layer for layer in ctx.definitions if layer_names[layer.output] <= present]
 
     def visit(node):
         if isinstance(node, (sp.Sum, sp.Indexed, sp.Idx, sp.KroneckerDelta)) or not node.args:
             return None
         folded_here = None
+        present_here = _base_names(node)
         for layer in candidates:
+            if not layer_names[layer.output] <= present_here:
+                continue
             outcome = _fold_layer(folded_here if folded_here is not None else node, layer)
             if outcome is not None:
                 folded_here, instances = outcome
                 named.extend(i for i in instances if i not in named)
+                present_here = _base_names(folded_here)
         return folded_here
     new = rewrite(expr, visit)
     if not named or new == expr:
@@ -280,12 +285,12 @@ def pull_out_constant(expr, ctx):
 def _distribute_once(expr):
     """Multiply each product's bracket out one level: a(b + c) -> ab + ac (factors cancel as they meet)."""
     def one(term):
-        factors = sp.Mul.make_args(term)
-        brackets = [f for f in factors if isinstance(f, sp.Add)]
-        if not brackets:
+        factors = list(sp.Mul.make_args(term))
+        first = next((n for n, f in enumerate(factors) if isinstance(f, sp.Add)), None)
+        if first is None:
             return term
-        rest = sp.Mul(*[f for f in factors if f is not brackets[0]])
-        return sp.Add(*[rest * part for part in brackets[0].args])
+        rest = sp.Mul(*factors[:first], *factors[first + 1:])  # by position: (a + b)(a + b) keeps one
+        return sp.Add(*[rest * part for part in factors[first].args])
     return sp.Add(*[one(term) for term in sp.Add.make_args(expr)])
 
 

@@ -1,0 +1,127 @@
+"""The engine on networks the rules were not written for: new layers, two paths, depth, fresh names."""
+import sympy as sp
+
+from derive import Derivation
+from derive.model.indices import NamePool, make_index, rename_bound, summation
+from derive.printing import text
+
+from conftest import EXAMPLES
+
+
+def deep(depth: int, wrt=("w1",)) -> Derivation:
+    layers = [{"type": "affine", "input": "x", "output": "z1", "weight": "w1", "bias": "b1"}]
+    for level in range(1, depth + 1):
+        layers.append({"type": "tanh", "input": f"z{level}", "output": f"a{level}"})
+        layers.append({"type": "affine", "input": f"a{level}", "output": f"z{level + 1}",
+                       "weight": f"w{level + 1}", "bias": f"b{level + 1}"})
+    layers.append({"type": "softmax", "input": f"z{depth + 1}", "output": "o"})
+    return Derivation.from_dict({
+        "layers": layers,
+        "loss": {"type": "cross_entropy", "input": "o", "target": "t", "targets": "one_hot"},
+        "derive": {"wrt": list(wrt)},
+    })
+
+
+def test_fold_names_back_a_layer_it_has_never_seen():
+    """A normaliser s_j = x_j^2 / sum_k x_k^2 is recognised inside its own derivative."""
+    derivation = Derivation.from_dict({
+        "layers": [{"type": "custom", "define": "s[j] = x[j]**2 / sum(k, x[k]**2)"}],
+        "loss": {"type": "mse", "input": "s", "target": "t"},
+        "derive": {"wrt": ["x"]},
+    })
+    local = derivation.engine.local(derivation.network.defining("s"), "x")
+    assert "fold_definition" in [step.rule for step in local.steps]
+    assert text(local.result) == "(2*x[j]*delta(j,k) - 2*s[j]*x[k])/sum(l, x[l]**2)"
+    derivation.verify()
+
+
+def test_swish_activation_defined_by_its_equation():
+    derivation = Derivation.from_dict({
+        "layers": [{"type": "affine", "input": "x", "output": "z", "weight": "w"},
+                   {"type": "custom", "define": "a[j] = z[j]*sigmoid(z[j])"}],
+        "loss": {"type": "mse", "input": "a", "target": "t"},
+        "derive": {"wrt": ["z", "w"]},
+    })
+    derivation.verify()
+    assert "sigmoid(z[j])" in text(derivation.gradient("z").result)
+
+
+def test_two_paths_to_one_quantity_are_both_summed():
+    """A residual connection: x reaches the loss directly and through the affine layer."""
+    derivation = Derivation.from_dict({
+        "layers": [{"type": "affine", "input": "x", "output": "h", "weight": "w"},
+                   {"type": "custom", "define": "r[j] = h[j] + x[j]"},
+                   {"type": "softmax", "input": "r", "output": "o"}],
+        "loss": {"type": "cross_entropy", "input": "o", "target": "t", "targets": "one_hot"},
+        "derive": {"wrt": ["x", "w"]},
+    })
+    derivation.verify()
+    result = text(derivation.gradient("x").result)
+    assert "w[" in result and result.count("o[") == 2
+
+
+def test_deep_chain_refers_to_the_layer_above():
+    derivation = deep(4)
+    hidden = derivation.engine.gradient_of("z1").block
+    assert [s.rule for s in hidden.steps][-1] == "substitute_derived"
+    assert text(hidden.steps[-2].expr) == "d(E)/d(a1[j])*(1 - a1[j]**2)"
+    derivation.verify()
+
+
+def test_the_first_weights_of_64_hidden_layers_derive():
+    """Regression: the index names ran out (StopIteration in rename_bound) past 16 layers."""
+    derivation = deep(64)
+    result = text(derivation.gradient("w1").result)
+    assert result.startswith("x[i]*(1 - a1[j]**2)*") and "d(" not in result
+    assert result.count("sum(") == 64 and "w65[" in result
+
+
+def test_more_than_ten_index_ranges_are_verified():
+    """Regression: size settings had ten entries, so 11 or more ranges failed with TypeError."""
+    derivation = deep(10)
+    assert len(derivation.network.dimensions) == 12
+    derivation.verify(["w1", "b11"])
+
+
+def test_a_layer_norm_in_one_equation_derives_and_verifies():
+    """Regression: the rule that names definitions back ran out of fresh index names."""
+    derivation = Derivation.from_dict({
+        "layers": [{"type": "affine", "input": "x", "output": "z", "weight": "w"},
+                   {"type": "custom", "parameters": ["be"],
+                    "define": "y[j] = (z[j] - sum(k, z[k])/D)/sqrt(sum(k, (z[k] - sum(l, z[l])/D)**2)/D) + be[j]"},
+                   {"type": "softmax", "input": "y", "output": "o"}],
+        "loss": {"type": "cross_entropy", "input": "o", "target": "t", "targets": "one_hot"},
+        "derive": {"wrt": ["w", "x", "be"]},
+    })
+    assert text(derivation.gradient("be").result) == "o[j] - t[j]"
+    derivation.verify()
+
+
+def test_a_square_root_layer_is_named_back_and_has_numpy_code():
+    """Regression: sqrt(1 + z_j^2) was named back as sqrt(a_j^2), and had no matrix form."""
+    derivation = Derivation.from_dict({
+        "layers": [{"type": "custom", "define": "a[j] = sqrt(1 + z[j]**2)"}],
+        "loss": {"type": "mse", "input": "a", "target": "t"},
+    })
+    assert text(derivation.gradient("z").result) == "z[j]*(a[j] - t[j])/a[j]"
+    assert derivation.numpy_code("z") == "(a - t) * z / a"
+    derivation.verify()
+
+
+def test_name_pools_never_run_out():
+    assert list(zip(range(5), NamePool("kl")))[-1] == (4, "i3")
+    n = sp.Symbol("n", integer=True, positive=True)
+    inner = make_index("k", n)
+    taken = set("klpquvijabcdefghr")
+    renamed = rename_bound(summation(sp.IndexedBase("x")[inner], inner), taken, NamePool("klp"))
+    assert str(renamed.limits[0][0]) == "i1"
+
+
+def test_documents_show_a_requested_gradient_written_out_and_each_block_once():
+    derivation = Derivation.from_spec(EXAMPLES / "two-layer-tanh.toml")
+    engine = derivation.engine
+    blocks = engine.blocks_for(["w1", "z1"])
+    assert len({block.key for block in blocks}) == len(blocks)
+    shown = next(block for block in blocks if block.key == engine.gradient_of("z1").block.key)
+    assert shown.steps[-1].rule == "substitute_derived"
+    assert engine.store.get(shown.key).steps == shown.steps[:-1]  # the derived form, as the chain uses it
