@@ -1,7 +1,6 @@
 """Write-out: a requested gradient that refers to other gradients gets them substituted, at the end."""
 from __future__ import annotations
 
-import sympy as sp
 
 from ..model.indices import index_names
 from ..model.partials import Partial

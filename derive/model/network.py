@@ -5,7 +5,7 @@ in a scalar loss ``E = ...``.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 
 import sympy as sp

@@ -38,6 +38,7 @@ class Primitive:
     derivative_tex: str | None = None  # shown where a derivation differentiates it
     reading_rank: float = 2        # where it stands in a product (printing.index.reading_order)
     power: sp.Rational | None = None   # SymPy represents it as this power of its argument
+    activation: bool = False       # also a built-in layer type: type = "tanh"
 
 
 def defined(name: str, closed_form: Callable, derivative: Callable, doc: str) -> type[sp.Function]:
@@ -51,8 +52,9 @@ def defined(name: str, closed_form: Callable, derivative: Callable, doc: str) ->
 
     def _eval_evalf(self, precision):
         return closed_form(self.args[0])._eval_evalf(precision)
-    return type(name, (sp.Function,), {"fdiff": fdiff, "_eval_evalf": _eval_evalf, "closed_form": staticmethod(closed_form),
-                                       "__doc__": doc, "__module__": __name__})
+    members = {"fdiff": fdiff, "_eval_evalf": _eval_evalf, "closed_form": staticmethod(closed_form),
+               "__doc__": doc, "__module__": __name__}
+    return type(name, (sp.Function,), members)
 
 
 def function(name: str):
@@ -71,21 +73,22 @@ PRIMITIVES: tuple[Primitive, ...] = (
     Primitive("sqrt", sp.sqrt, r"\sqrt{{{x}}}", TexStyle.BRACKET, r"\sqrt{{{x}}}", "np.sqrt({x})", np.sqrt,
               power=sp.Rational(1, 2)),
     Primitive("tanh", sp.tanh, r"\tanh", TexStyle.OPERATOR, r"\tanh\left({x}\right)", "np.tanh({x})", np.tanh,
-              derivative_tex=r"\tanh' = 1 - \tanh^{2}"),
+              derivative_tex=r"\tanh' = 1 - \tanh^{2}", activation=True),
     Primitive("sigmoid",
               defined("sigmoid", lambda x: 1 / (1 + sp.exp(-x)),
                       lambda x: function("sigmoid")(x) * (1 - function("sigmoid")(x)), "The logistic function."),
               r"\sigma", TexStyle.CALL, r"\sigma\left({x}\right)", "1 / (1 + np.exp(-({x})))", _sigmoid,
-              derivative_tex=r"\sigma' = \sigma\,(1 - \sigma)"),
+              derivative_tex=r"\sigma' = \sigma\,(1 - \sigma)", activation=True),
     Primitive("relu", defined("relu", lambda x: sp.Max(0, x), lambda x: sp.Heaviside(x), "The rectifier."),
               r"\operatorname{relu}", TexStyle.CALL, r"\operatorname{{relu}}\left({x}\right)",
               "np.maximum({x}, 0)", lambda x: np.maximum(x, 0.0),
-              derivative_tex=r"\operatorname{relu}'(x) = [x > 0]\text{, 1 if } x > 0 \text{, else 0}"),
+              derivative_tex=r"\operatorname{relu}'(x) = [x > 0]\text{, 1 if } x > 0 \text{, else 0}",
+              activation=True),
     Primitive("softplus", defined("softplus", lambda x: sp.log(1 + sp.exp(x)), lambda x: function("sigmoid")(x),
                                   "A smooth rectifier."),
               r"\operatorname{softplus}", TexStyle.CALL, r"\operatorname{{softplus}}\left({x}\right)",
               "np.logaddexp(0, {x})", lambda x: np.logaddexp(0.0, x),
-              derivative_tex=r"\operatorname{softplus}' = \sigma"),
+              derivative_tex=r"\operatorname{softplus}' = \sigma", activation=True),
     Primitive("heaviside", sp.Heaviside, r"\left[{x} > 0\right]", TexStyle.BRACKET, r"\left[{x} > 0\right]",
               "np.heaviside({x}, 0.0)", lambda x: np.heaviside(x, 0.0),
               reading_rank=0.5),  # [h_j > 0] x_i, not x_i [...], which reads as x_{i1}

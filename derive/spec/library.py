@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..model.primitives import PRIMITIVES
+
 
 @dataclass(frozen=True)
 class Kind:
@@ -19,9 +21,8 @@ class Kind:
 LAYERS = {
     "affine": Kind("{output}[j] = sum(i, {weight}[i,j]*{input}[i]){bias_term}",
                    ("input", "output", "weight"), ("weight", "bias"), ("bias", "layout")),
-    "tanh": Kind("{output}[j] = tanh({input}[j])", ("input", "output")),
-    "sigmoid": Kind("{output}[j] = sigmoid({input}[j])", ("input", "output")),
-    "relu": Kind("{output}[j] = relu({input}[j])", ("input", "output")),
+    **{p.name: Kind(f"{{output}}[j] = {p.name}({{input}}[j])", ("input", "output"))
+       for p in PRIMITIVES if p.activation},  # tanh, sigmoid, relu, ...
     "softmax": Kind("{output}[j] = exp({input}[j]) / sum(k, exp({input}[k]))", ("input", "output")),
     "log_softmax": Kind("{output}[j] = {input}[j] - log(sum(k, exp({input}[k])))", ("input", "output")),
 }
