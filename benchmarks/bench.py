@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from derive import network_from_dict  # noqa: E402
-from derive.spec import example_network  # noqa: E402
+from derive.spec import deep_tanh_network, example_network  # noqa: E402
 from derive.engine import Engine  # noqa: E402
 
 
@@ -64,23 +64,12 @@ def whole_process():
           f"{catalogue:.2f} s, ratio {catalogue / baseline:.2f}")
 
 
-def deep_network(depth: int) -> dict:
-    layers = [{"type": "affine", "input": "x", "output": "z1", "weight": "w1", "bias": "b1"}]
-    for level in range(1, depth + 1):
-        layers.append({"type": "tanh", "input": f"z{level}", "output": f"a{level}"})
-        layers.append({"type": "affine", "input": f"a{level}", "output": f"z{level + 1}",
-                       "weight": f"w{level + 1}", "bias": f"b{level + 1}"})
-    layers.append({"type": "softmax", "input": f"z{depth + 1}", "output": "o"})
-    return {"layers": layers, "loss": {"type": "cross_entropy", "input": "o", "target": "t",
-                                       "targets": "one_hot"}}
-
-
 def depth_scaling():
     print("3. dE/dw1 against the number L of hidden tanh layers (in process, median of 3)")
-    Engine(network_from_dict(deep_network(1))).gradient_of("w1")  # warm SymPy's caches first
+    Engine(network_from_dict(deep_tanh_network(1))).gradient_of("w1")  # warm SymPy's caches first
     previous = None
     for depth in (1, 2, 4, 8, 16, 32, 64):
-        network = network_from_dict(deep_network(depth))
+        network = network_from_dict(deep_tanh_network(depth))
         seconds = statistics.median(timed(lambda: Engine(network).gradient_of("w1"), 3))
         growth = f", x{seconds / previous:.2f} for twice the depth" if previous else ""
         print(f"   L = {depth:2d}: {seconds * 1e3:7.1f} ms ({seconds / depth * 1e3:.1f} ms per layer{growth})")

@@ -4,22 +4,13 @@ import sympy as sp
 from derive import Derivation
 from derive.model.indices import NamePool, make_index, rename_bound, summation
 from derive.printing import text
+from derive.spec import deep_tanh_network
 
 from conftest import EXAMPLES
 
 
 def deep(depth: int, wrt=("w1",)) -> Derivation:
-    layers = [{"type": "affine", "input": "x", "output": "z1", "weight": "w1", "bias": "b1"}]
-    for level in range(1, depth + 1):
-        layers.append({"type": "tanh", "input": f"z{level}", "output": f"a{level}"})
-        layers.append({"type": "affine", "input": f"a{level}", "output": f"z{level + 1}",
-                       "weight": f"w{level + 1}", "bias": f"b{level + 1}"})
-    layers.append({"type": "softmax", "input": f"z{depth + 1}", "output": "o"})
-    return Derivation.from_dict({
-        "layers": layers,
-        "loss": {"type": "cross_entropy", "input": "o", "target": "t", "targets": "one_hot"},
-        "derive": {"wrt": list(wrt)},
-    })
+    return Derivation.from_dict(deep_tanh_network(depth, wrt))
 
 
 def test_fold_names_back_a_layer_it_has_never_seen():

@@ -95,16 +95,22 @@ EXPRESSIONS = _compose(st.one_of(
 
 
 def _value(expr, values):
-    return evaluate_aligned(expr, values, lambda idx: SIZE, (j,))
+    with np.errstate(all="ignore"):
+        return evaluate_aligned(expr, values, lambda idx: SIZE, (j,))
+
+
+def _finite_value(expr, seed):
+    """The sample values and the expression's value there (None where it is not finite)."""
+    values = _values(seed)
+    before = _value(expr, values)
+    return values, (before if np.all(np.isfinite(before)) else None)
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(expr=EXPRESSIONS, seed=st.integers(0, 2**16))
 def test_every_rewrite_keeps_the_value(expr, seed):
-    values = _values(seed)
-    with np.errstate(all="ignore"):
-        before = _value(expr, values)
-    if not np.all(np.isfinite(before)):
+    values, before = _finite_value(expr, seed)
+    if before is None:
         return
     for kind in REWRITES:
         outcome = kind.rewrite(expr, CONTEXT)
@@ -112,22 +118,17 @@ def test_every_rewrite_keeps_the_value(expr, seed):
             continue
         new, detail = outcome
         assert set(detail) == set(kind.detail)
-        with np.errstate(all="ignore"):
-            after = _value(new, values)
-        assert np.allclose(after, before, rtol=1e-9, atol=1e-9), (kind.name, expr, new)
+        assert np.allclose(_value(new, values), before, rtol=1e-9, atol=1e-9), (kind.name, expr, new)
 
 
 @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(expr=EXPRESSIONS, seed=st.integers(0, 2**16))
 def test_the_whole_catalogue_keeps_the_value_and_ends(expr, seed):
-    values = _values(seed)
-    with np.errstate(all="ignore"):
-        before = _value(expr, values)
-        if not np.all(np.isfinite(before)):
-            return
-        steps = simplify(expr, CONTEXT, REWRITES)
-        for step in steps:
-            assert np.allclose(_value(step.expr, values), before, rtol=1e-8, atol=1e-8), (step.rule, expr, step.expr)
+    values, before = _finite_value(expr, seed)
+    if before is None:
+        return
+    for step in simplify(expr, CONTEXT, REWRITES):
+        assert np.allclose(_value(step.expr, values), before, rtol=1e-8, atol=1e-8), (step.rule, expr, step.expr)
 
 
 def test_multiply_out_keeps_a_repeated_bracket():
