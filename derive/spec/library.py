@@ -6,8 +6,13 @@ filled in with the names from the spec, parsed, and differentiated like any othe
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 from ..model.primitives import PRIMITIVES
+
+
+def _as_written(fields: dict) -> dict:
+    return fields
 
 
 @dataclass(frozen=True)
@@ -16,11 +21,19 @@ class Kind:
     fields: tuple[str, ...]        # required fields
     parameters: tuple[str, ...] = ()  # fields that name trainable quantities
     optional: tuple[str, ...] = ()
+    placeholders: Callable[[dict], dict] = _as_written  # the spec's fields -> what the equation reads
+
+
+def _affine(fields: dict) -> dict:
+    """z = W^T x + b reads w[i,j]; layout = "out_in" (z = W x + b) reads w[j,i]; the bias is optional."""
+    weight = fields["weight"]
+    return {**fields, "weight_entry": f"{weight}[j,i]" if fields.get("layout") == "out_in" else f"{weight}[i,j]",
+            "bias_term": f" + {fields['bias']}[j]" if fields.get("bias") else ""}
 
 
 LAYERS = {
-    "affine": Kind("{output}[j] = sum(i, {weight}[i,j]*{input}[i]){bias_term}",
-                   ("input", "output", "weight"), ("weight", "bias"), ("bias", "layout")),
+    "affine": Kind("{output}[j] = sum(i, {weight_entry}*{input}[i]){bias_term}",
+                   ("input", "output", "weight"), ("weight", "bias"), ("bias", "layout"), _affine),
     **{p.name: Kind(f"{{output}}[j] = {p.name}({{input}}[j])", ("input", "output"))
        for p in PRIMITIVES if p.activation},  # tanh, sigmoid, relu, ...
     "softmax": Kind("{output}[j] = exp({input}[j]) / sum(k, exp({input}[k]))", ("input", "output")),
@@ -41,13 +54,8 @@ WEIGHT_LAYOUTS = ("in_out", "out_in")  # z = W^T x + b (w[i,j]) or z = W x + b (
 
 def layer_equation(kind: str, fields: dict) -> str:
     """The equation text of a built-in layer with the spec's names filled in."""
-    values = dict(fields)
-    if kind == "affine":
-        weight = "{weight}[j,i]" if values.get("layout") == "out_in" else "{weight}[i,j]"
-        template = LAYERS[kind].equation.replace("{weight}[i,j]", weight)
-        values["bias_term"] = f" + {values['bias']}[j]" if values.get("bias") else ""
-        return template.format(**values)
-    return LAYERS[kind].equation.format(**values)
+    layer = LAYERS[kind]
+    return layer.equation.format(**layer.placeholders(dict(fields)))
 
 
 def loss_equation(kind: str, fields: dict) -> str:
