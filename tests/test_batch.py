@@ -7,32 +7,37 @@ from derive import Derivation, parse_expression
 from derive.printing import matrix_latex, text
 
 from conftest import EXAMPLES
-from helpers import matches_finite_differences, same_values
-from test_cli import run
-from test_spec_errors import GOOD_LAYERS, GOOD_LOSS, assert_one_line_error
 
 
-def batched(reduction):
-    return Derivation.from_dict({
-        "batch": {"size": "B", "reduction": reduction},
-        "layers": [{"type": "affine", "input": "y", "output": "z", "weight": "w", "bias": "b"},
-                   {"type": "tanh", "input": "z", "output": "a"},
-                   {"type": "affine", "input": "a", "output": "h", "weight": "v"},
-                   {"type": "softmax", "input": "h", "output": "o"}],
-        "loss": {"type": "cross_entropy", "input": "o", "target": "t", "targets": "one_hot"},
-        "derive": {"wrt": ["h", "v", "w", "b", "y"]},
-    })
+@pytest.fixture(scope="module")
+def batched():
+    """``batched("mean")``: a batched two-layer network with that reduction, made once per reduction."""
+    made = {}
+
+    def get(reduction):
+        if reduction not in made:
+            made[reduction] = Derivation.from_dict({
+                "batch": {"size": "B", "reduction": reduction},
+                "layers": [{"type": "affine", "input": "y", "output": "z", "weight": "w", "bias": "b"},
+                           {"type": "tanh", "input": "z", "output": "a"},
+                           {"type": "affine", "input": "a", "output": "h", "weight": "v"},
+                           {"type": "softmax", "input": "h", "output": "o"}],
+                "loss": {"type": "cross_entropy", "input": "o", "target": "t", "targets": "one_hot"},
+                "derive": {"wrt": ["h", "v", "w", "b", "y"]},
+            })
+        return made[reduction]
+    return get
 
 
-def test_mean_reduction_gives_the_batch_matrix_form():
-    derivation = Derivation.from_spec(EXAMPLES / "batch-mean.toml")
+def test_mean_reduction_gives_the_batch_matrix_form(derivation_of):
+    derivation = derivation_of("batch-mean")
     assert text(derivation.gradient("w").result) == "sum(s, y[s,i]*(o[s,j] - t[s,j]))/B"
     assert matrix_latex(derivation.matrix("w")) == r"\frac{1}{B} \mathbf{Y}^\top \left(\mathbf{O} - \mathbf{T}\right)"
     assert derivation.numpy_code("w") == "(y.T @ (o - t)) / y.shape[0]"
 
 
 @pytest.mark.parametrize("reduction", ["mean", "sum"])
-def test_batched_hidden_layer_against_finite_differences(reduction):
+def test_batched_hidden_layer_against_finite_differences(batched, matches_finite_differences, reduction):
     derivation = batched(reduction)
     derivation.verify()
     for gradient in derivation.gradients():
@@ -41,30 +46,37 @@ def test_batched_hidden_layer_against_finite_differences(reduction):
     assert has_b == (reduction == "mean")
 
 
-def test_parameters_have_no_sample_index_and_per_sample_quantities_lead_with_it():
+def test_parameters_have_no_sample_index_and_per_sample_quantities_lead_with_it(batched):
     tensors = batched("mean").network.tensors
     assert [str(d) for d in tensors["w"].dims] == ["m", "n"]
     assert str(tensors["y"].dims[0]) == "B" and str(tensors["o"].dims[0]) == "B"
     assert "B" not in tensors
 
 
-def test_json_result_of_a_batch_reads_back():
-    derivation = Derivation.from_spec(EXAMPLES / "batch-mean.toml")
-    data = json.loads(run("gradient", str(EXAMPLES / "batch-mean.toml"), "--wrt", "w", "--format", "json").stdout)
+def test_json_result_of_a_batch_reads_back(cli, derivation_of, same_values):
+    derivation = derivation_of("batch-mean")
+    process = cli("gradient", EXAMPLES / "batch-mean.toml", "--wrt", "w", "--format", "json")
+    assert process.returncode == 0, process.stderr
+    data = json.loads(process.stdout)
     parsed = parse_expression(derivation.network, data["result"], tuple(data["indices"]))
     gradient = derivation.gradient("w")
     assert same_values(derivation.network, parsed, gradient.result, gradient.indices)
 
 
-def test_documents_state_the_batch():
-    markdown = Derivation.from_spec(EXAMPLES / "batch-mean.toml").markdown()
+def test_documents_state_the_batch(derivation_of):
+    markdown = derivation_of("batch-mean").markdown()
     assert "the mean over a batch of $B$ samples" in markdown
+
+
+def test_batch_assumption_sums_over_the_class_index(derivation_of):
+    derivation = derivation_of("batch-mean")
+    assert derivation.assumptions() == ["targets are one-hot: sum(j, t[s,j]) = 1"]
+    assert r"\sum_{j} t_{sj} = 1" in derivation.markdown()
 
 
 @pytest.mark.parametrize("table, fragment", [('reduction = "median"', "field 'reduction'"),
                                              ('size = "B[0]"', "field 'size'"),
                                              ('rows = 3', "unknown field 'rows'")])
-def test_bad_batch_table(tmp_path, table, fragment):
-    spec = tmp_path / "net.toml"
-    spec.write_text(f"[batch]\n{table}\n" + GOOD_LAYERS + GOOD_LOSS)
-    assert_one_line_error(run("build", str(spec), "--out", str(tmp_path / "out")), "[batch]", fragment)
+def test_bad_batch_table(cli, one_line_error, spec_file, good_spec, tmp_path, table, fragment):
+    spec = spec_file(f"[batch]\n{table}\n" + good_spec)
+    one_line_error(cli("build", spec, "--out", tmp_path / "out"), "[batch]", fragment)

@@ -1,31 +1,20 @@
-"""The derive command: JSON results, documents, and one clear line for every bad input."""
+"""The derive command: JSON results, documents, and one clear line for every bad input.
+
+Every test but the last calls ``derive.cli.main`` in process (the ``cli`` fixture); the last runs
+the installed console script, as a user would.
+"""
 import json
 import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from derive import Derivation, parse_expression
+from derive import parse_expression
 
-from conftest import EXAMPLES, ROOT
-from helpers import same_values
-
-
-def run(*args, cwd=ROOT):
-    return subprocess.run([sys.executable, "-m", "derive", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=120)
-
-
-def assert_one_line_error(process, *fragments, code=2):
-    assert process.returncode == code
-    assert process.stdout == ""
-    lines = process.stderr.strip().splitlines()
-    assert len(lines) == 1, process.stderr
-    assert lines[0].startswith("derive: error: ")
-    assert "Traceback" not in process.stderr
-    for fragment in fragments:
-        assert fragment in lines[0]
+from conftest import EXAMPLES
 
 
 @pytest.mark.parametrize("name, indices, result", [
@@ -35,8 +24,8 @@ def assert_one_line_error(process, *fragments, code=2):
     ("y", ["i"], "sum(j, w[i,j]*(o[j] - t[j]))"),
     ("o", ["j"], "-t[j]/o[j]"),
 ])
-def test_gradient_json(name, indices, result):
-    process = run("gradient", "--wrt", name, "--format", "json")
+def test_gradient_json(cli, name, indices, result):
+    process = cli("gradient", "--wrt", name, "--format", "json")
     assert process.returncode == 0, process.stderr
     data = json.loads(process.stdout)
     assert data["wrt"] == name
@@ -46,10 +35,11 @@ def test_gradient_json(name, indices, result):
     assert data["steps"] and all({"equation", "rule", "expression"} <= set(s) for s in data["steps"])
 
 
-def test_json_result_reads_back_as_the_same_expression():
-    derivation = Derivation.from_spec(EXAMPLES / "two-layer-tanh.toml")
-    data = json.loads(run("gradient", str(EXAMPLES / "two-layer-tanh.toml"), "--wrt", "w1",
-                          "--format", "json").stdout)
+def test_json_result_reads_back_as_the_same_expression(cli, derivation_of, same_values):
+    derivation = derivation_of("two-layer-tanh")
+    process = cli("gradient", EXAMPLES / "two-layer-tanh.toml", "--wrt", "w1", "--format", "json")
+    assert process.returncode == 0, process.stderr
+    data = json.loads(process.stdout)
     parsed = parse_expression(derivation.network, data["result"], tuple(data["indices"]))
     gradient = derivation.gradient("w1")
     assert same_values(derivation.network, parsed, gradient.result, gradient.indices)
@@ -58,50 +48,80 @@ def test_json_result_reads_back_as_the_same_expression():
 
 @pytest.mark.parametrize("fmt, marker", [("latex", r"\begin{document}"), ("markdown", "$$"),
                                          ("text", "dE/dw[i,j] = y[i]*(o[j] - t[j])")])
-def test_gradient_other_formats(fmt, marker):
-    process = run("gradient", "--wrt", "w", "--format", fmt)
+def test_gradient_other_formats(cli, fmt, marker):
+    process = cli("gradient", "--wrt", "w", "--format", fmt)
     assert process.returncode == 0
     assert marker in process.stdout
 
 
-def test_unknown_wrt_is_one_line():
-    assert_one_line_error(run("gradient", "--wrt", "q"), "'q'", "w, y, b, z, o")
+def test_unknown_wrt_is_one_line(cli, one_line_error):
+    one_line_error(cli("gradient", "--wrt", "q"), "'q'", "w, y, b, z, o")
 
 
-def test_unknown_format_is_one_line():
-    assert_one_line_error(run("gradient", "--wrt", "w", "--format", "pdf"), "pdf")
+def test_unknown_format_is_one_line(cli, one_line_error):
+    one_line_error(cli("gradient", "--wrt", "w", "--format", "pdf"), "pdf")
 
 
-def test_missing_spec_file_is_one_line(tmp_path):
-    assert_one_line_error(run("gradient", str(tmp_path / "nope.toml"), "--wrt", "w"), "nope.toml")
+def test_missing_spec_file_is_one_line(cli, one_line_error, tmp_path):
+    one_line_error(cli("gradient", tmp_path / "nope.toml", "--wrt", "w"), "nope.toml")
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere; the file case below still runs")
-def test_unwritable_out_directory(tmp_path):
+def test_unwritable_out_directory(cli, one_line_error, tmp_path):
     locked = tmp_path / "locked"
     locked.mkdir(mode=0o500)
-    assert_one_line_error(run("build", "--out", str(locked)), str(locked))
+    one_line_error(cli("build", EXAMPLES / "linear-mse.toml", "--out", locked), str(locked))
 
 
-def test_out_that_is_a_file_is_one_line(tmp_path):
+def test_out_that_is_a_file_is_one_line(cli, one_line_error, tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("keep me")
-    assert_one_line_error(run("build", "--out", str(blocker / "sub")), "--out")
+    one_line_error(cli("build", EXAMPLES / "linear-mse.toml", "--out", blocker / "sub"), "--out")
     assert blocker.read_text() == "keep me"
 
 
-def test_failed_build_leaves_earlier_output_intact(tmp_path):
+def test_failed_build_leaves_earlier_output_intact(cli, one_line_error, build, tmp_path):
     out = tmp_path / "out"
-    assert run("build", str(EXAMPLES / "linear-mse.toml"), "--out", str(out)).returncode == 0
-    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    before = build(out, EXAMPLES / "linear-mse.toml")
     broken = tmp_path / "broken.toml"
     broken.write_text((EXAMPLES / "linear-mse.toml").read_text().replace('type = "mse"', 'type = "msee"'))
-    process = run("build", str(EXAMPLES / "linear-mse.toml"), str(broken), "--out", str(out))
-    assert_one_line_error(process, "broken.toml", "msee")
+    process = cli("build", EXAMPLES / "linear-mse.toml", broken, "--out", out)
+    one_line_error(process, "broken.toml", "msee")
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
 
 
-def test_build_writes_both_formats_per_spec(tmp_path):
-    process = run("build", str(EXAMPLES / "softmax-cross-entropy.toml"), "--out", str(tmp_path))
+def test_build_writes_both_formats_per_spec(cli, tmp_path):
+    process = cli("build", EXAMPLES / "softmax-cross-entropy.toml", "--out", tmp_path)
     assert process.returncode == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["softmax-cross-entropy.md", "softmax-cross-entropy.tex"]
+
+
+def test_two_specs_with_the_same_name_are_refused(cli, one_line_error, tmp_path):
+    (tmp_path / "a").mkdir()
+    spec = EXAMPLES / "linear-mse.toml"
+    copy = tmp_path / "a" / "linear-mse.toml"
+    copy.write_text(spec.read_text())
+    one_line_error(cli("build", spec, copy, "--out", tmp_path / "out"), "linear-mse")
+
+
+def console_script() -> list[str]:
+    """The ``derive`` that pip installed next to this Python, else whichever is on PATH."""
+    beside = Path(sys.executable).parent / "derive"
+    found = str(beside) if beside.is_file() else shutil.which("derive")
+    assert found, "the derive console script is not installed: pip install -e '.[test]'"
+    return [found]
+
+
+def test_console_script_builds_the_same_documents_under_another_hash_seed(built, tmp_path):
+    """The one test that starts a process: the installed command, with a hash seed other than
+    this process's, writes exactly what the in-process build wrote."""
+    seed = "2" if os.environ.get("PYTHONHASHSEED") == "1" else "1"
+    out = tmp_path / "docs"
+    process = subprocess.run([*console_script(), "build", "--out", str(out)], cwd=tmp_path,
+                             env={**os.environ, "PYTHONHASHSEED": seed}, capture_output=True, text=True,
+                             timeout=300)
+    assert process.returncode == 0, process.stderr
+    assert process.stderr == ""
+    written = {p.name: p.read_bytes() for p in sorted(out.iterdir())}
+    assert sorted(process.stdout.splitlines()) == [str(out / name) for name in written]
+    assert written == built

@@ -9,10 +9,6 @@ from derive import Derivation
 from derive.printing import matrix_latex
 from derive.numeric.points import points
 
-from conftest import EXAMPLES
-from test_cli import run
-
-SPECS = sorted(EXAMPLES.glob("*.toml"))
 ALLOWED = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Call, ast.Name, ast.Attribute, ast.Constant, ast.Load,
            ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.MatMult, ast.USub, ast.keyword, ast.Subscript)
 
@@ -24,9 +20,8 @@ def run_numpy(code: str, arrays: dict):
     return eval(compile(tree, "<numpy>", "eval"), {"__builtins__": {}, "np": np}, dict(arrays))
 
 
-@pytest.mark.parametrize("spec", SPECS, ids=lambda p: p.stem)
-def test_matrix_forms_match_index_form_and_finite_differences(spec):
-    derivation = Derivation.from_spec(spec)
+def test_matrix_forms_match_index_form_and_finite_differences(example):
+    derivation = example
     for gradient in derivation.gradients():
         code = derivation.numpy_code(gradient.wrt)
         function = derivation.numpy_function(gradient.wrt)
@@ -51,8 +46,8 @@ def test_seed_matrix_forms(seed, name, latex, code):
     assert seed.numpy_code(name) == code
 
 
-def test_hidden_layer_uses_a_hadamard_product():
-    derivation = Derivation.from_spec(EXAMPLES / "two-layer-tanh.toml")
+def test_hidden_layer_uses_a_hadamard_product(derivation_of):
+    derivation = derivation_of("two-layer-tanh")
     assert derivation.numpy_code("z1") == "(1 - (a1 ** 2)) * (w2 @ (o - t))"
     assert r"\odot" in matrix_latex(derivation.matrix("z1"))
 
@@ -75,12 +70,23 @@ def test_transpose_of_a_product_reverses_it(seed):
     assert node.transposed().transposed() == node
 
 
-def test_json_carries_matrix_and_numpy():
-    data = json.loads(run("gradient", "--wrt", "w", "--format", "json").stdout)
+def test_scalar_constant_inside_an_activation_has_a_matrix_form():
+    derivation = Derivation.from_dict({
+        "layers": [{"type": "affine", "input": "x", "output": "z", "weight": "w"},
+                   {"type": "custom", "define": "o[j] = tanh(g*z[j])"}],
+        "loss": {"type": "mse", "input": "o", "target": "t"}})
+    for gradient in derivation.gradients():
+        point = points(derivation.network)[1]
+        value = derivation.numpy_function(gradient.wrt)(**point.values)
+        assert np.allclose(value, point.evaluate(gradient.result, gradient.indices))
+
+
+def test_json_carries_matrix_and_numpy(cli):
+    data = json.loads(cli("gradient", "--wrt", "w", "--format", "json").stdout)
     assert data["matrix"] == r"\mathbf{y} \left(\mathbf{o} - \mathbf{t}\right)^\top"
     assert data["numpy"] == "np.outer(y, o - t)"
     assert data["layout"] == "denominator" and data["shape"] == ["m", "n"]
-    numerator = json.loads(run("gradient", "--wrt", "w", "--format", "json", "--layout", "numerator").stdout)
+    numerator = json.loads(cli("gradient", "--wrt", "w", "--format", "json", "--layout", "numerator").stdout)
     assert numerator["numpy"] == "np.outer(o - t, y)" and numerator["shape"] == ["n", "m"]
 
 

@@ -5,10 +5,10 @@ import sympy as sp
 from derive.model.indices import make_index, summation
 from derive.model.partials import Partial
 from derive.model.primitives import function
+from derive.printing import latex, latex_inline, name_tex, text
+from derive.spec.equations import parse_equation, to_sympy
 
 relu, sigmoid = function("relu"), function("sigmoid")
-from derive.spec.equations import parse_equation
-from derive.printing import latex, latex_inline, name_tex, text
 
 n = sp.Symbol("n", integer=True, positive=True)
 j, k = make_index("j", n), make_index("k", n)
@@ -57,6 +57,15 @@ def test_text_reads_back_through_the_parser(expr):
 
     def index_for(scope):
         return index.get(scope) or make_index(scope[-1], n)
-    from derive.spec.equations import to_sympy
     _, parsed = to_sympy(equation, index_for)
     assert text(parsed) == printed
+
+
+def test_minus_sign_survives_a_reciprocal_in_front_of_a_sum():
+    B = sp.Symbol("B")
+    assert latex(-summation(t[k], k) / B) == r"-\frac{1}{B} \sum_{k} t_{k}"
+    assert latex(2 * summation(t[k], k) / B) == r"\frac{2}{B} \sum_{k} t_{k}"
+
+
+def test_text_of_a_negated_sum_has_one_sign():
+    assert text(-summation(-t[k], k)) == "sum(k, t[k])"

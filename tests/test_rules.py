@@ -1,7 +1,7 @@
 """Each rewrite on its own: on its example, and on random expressions, where it must keep the value."""
 import numpy as np
 import sympy as sp
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from derive.model.indices import make_index, summation
@@ -106,7 +106,6 @@ def _finite_value(expr, seed):
     return values, (before if np.all(np.isfinite(before)) else None)
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(expr=EXPRESSIONS, seed=st.integers(0, 2**16))
 def test_every_rewrite_keeps_the_value(expr, seed):
     values, before = _finite_value(expr, seed)
@@ -121,7 +120,6 @@ def test_every_rewrite_keeps_the_value(expr, seed):
         assert np.allclose(_value(new, values), before, rtol=1e-9, atol=1e-9), (kind.name, expr, new)
 
 
-@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(expr=EXPRESSIONS, seed=st.integers(0, 2**16))
 def test_the_whole_catalogue_keeps_the_value_and_ends(expr, seed):
     values, before = _finite_value(expr, seed)

@@ -5,7 +5,6 @@ from derive import Derivation, parse_expression
 from derive.printing import text
 
 from conftest import EXAMPLES
-from helpers import matches_finite_differences, same_values
 
 EXPECTED_ONE_HOT = {
     "o": ("j", "-t[j]/o[j]"),
@@ -17,7 +16,7 @@ EXPECTED_ONE_HOT = {
 
 
 @pytest.mark.parametrize("name", list(EXPECTED_ONE_HOT))
-def test_one_hot_results_match_the_hand_derivation(seed, name):
+def test_one_hot_results_match_the_hand_derivation(seed, same_values, name):
     indices, expected = EXPECTED_ONE_HOT[name]
     gradient = seed.gradient(name)
     assert ",".join(i.name for i in gradient.indices) == indices
@@ -27,7 +26,7 @@ def test_one_hot_results_match_the_hand_derivation(seed, name):
 
 
 @pytest.mark.parametrize("name", list(EXPECTED_ONE_HOT))
-def test_results_agree_with_finite_differences_of_the_loss(seed, name):
+def test_results_agree_with_finite_differences_of_the_loss(seed, matches_finite_differences, name):
     assert matches_finite_differences(seed.network, seed.gradient(name))
 
 
@@ -37,8 +36,8 @@ def test_softmax_jacobian_keeps_the_off_diagonal_terms(seed):
     assert text(local.result) == "o[k]*(delta(j,k) - o[j])"
 
 
-def test_unnormalized_targets_keep_the_sum_of_targets():
-    soft = Derivation.from_spec(EXAMPLES / "soft-targets.toml")
+def test_unnormalized_targets_keep_the_sum_of_targets(derivation_of):
+    soft = derivation_of("soft-targets")
     assert text(soft.gradient("z").result) == "o[j]*sum(k, t[k]) - t[j]"
     assert text(soft.gradient("w").result) == "y[i]*(o[j]*sum(l, t[l]) - t[j])"
     assert "normalized_targets" not in [s.rule for s in soft.gradient("z").steps]
@@ -69,6 +68,7 @@ def test_chain_rule_sums_over_every_output_with_a_fresh_index(seed):
 
 
 def test_derivation_is_deterministic():
+    """Two fresh derivations of one spec in one process print the same documents."""
     first = Derivation.from_spec(EXAMPLES / "softmax-cross-entropy.toml")
     second = Derivation.from_spec(EXAMPLES / "softmax-cross-entropy.toml")
     assert first.markdown() == second.markdown()

@@ -1,30 +1,10 @@
 """Bad specs: one line naming the file, the layer and the field; exit 2; nothing written."""
 import pytest
 
-from derive import SpecError, load_spec
+from derive import Derivation, SpecError, load_spec
 from derive.spec.equations import EquationError, parse_equation
 
-from test_cli import assert_one_line_error, run
-
-GOOD_LAYERS = '''
-[[layers]]
-type = "affine"
-input = "x"
-output = "z"
-weight = "w"
-
-[[layers]]
-type = "softmax"
-input = "z"
-output = "o"
-'''
-GOOD_LOSS = '''
-[loss]
-type = "cross_entropy"
-input = "o"
-target = "t"
-targets = "one_hot"
-'''
+from conftest import GOOD_LAYERS, GOOD_LOSS
 
 CASES = {
     "unknown layer type": (GOOD_LAYERS.replace('"softmax"', '"softmaxx"') + GOOD_LOSS,
@@ -75,8 +55,8 @@ define = "p[j] = (lambda: o)()"
     "unknown function": (GOOD_LAYERS + '''
 [[layers]]
 type = "custom"
-define = "p[j] = softplus(o[j])"
-''' + GOOD_LOSS, ["layer 3 (custom) field 'define'", "unknown function 'softplus'"]),
+define = "p[j] = frobnicate(o[j])"
+''' + GOOD_LOSS, ["layer 3 (custom) field 'define'", "unknown function 'frobnicate'"]),
     "malformed equation": (GOOD_LAYERS + '''
 [[layers]]
 type = "custom"
@@ -104,18 +84,16 @@ define = "p[j] = o[j]"
 
 
 @pytest.mark.parametrize("case", list(CASES))
-def test_bad_spec_is_one_clear_line_and_nothing_is_written(case, tmp_path):
+def test_bad_spec_is_one_clear_line_and_nothing_is_written(cli, one_line_error, spec_file, tmp_path, case):
     text, fragments = CASES[case]
-    spec = tmp_path / "net.toml"
-    spec.write_text(text)
+    spec = spec_file(text)
     out = tmp_path / "out"
-    assert_one_line_error(run("build", str(spec), "--out", str(out)), str(spec), *fragments)
+    one_line_error(cli("build", spec, "--out", out), str(spec), *fragments)
     assert not out.exists()
 
 
-def test_good_spec_builds(tmp_path):
-    spec = tmp_path / "net.toml"
-    spec.write_text(GOOD_LAYERS + GOOD_LOSS)
+def test_good_spec_builds(spec_file, good_spec):
+    spec = spec_file(good_spec)
     assert load_spec(spec).differentiable() == ["w", "x", "z", "o"]
 
 
@@ -137,8 +115,50 @@ def test_spec_error_is_a_value_error():
     assert issubclass(SpecError, ValueError)
 
 
-def test_unknown_top_level_field_names_the_file(tmp_path):
-    spec = tmp_path / "net.toml"
-    spec.write_text("colour = 'red'\n" + GOOD_LAYERS + GOOD_LOSS)
-    assert_one_line_error(run("build", str(spec), "--out", str(tmp_path / "out")), str(spec),
-                          "unknown field 'colour'")
+def test_unknown_top_level_field_names_the_file(cli, one_line_error, spec_file, good_spec, tmp_path):
+    spec = spec_file("colour = 'red'\n" + good_spec)
+    one_line_error(cli("build", spec, "--out", tmp_path / "out"), str(spec), "unknown field 'colour'")
+
+
+@pytest.mark.parametrize("extra, fragment", [
+    ('constants = ["zz"]\n', "'zz' is not used"),
+    ('title = "two\\nlines"\n', "field 'title'"),
+    ('title = "\u03a9"\n', "field 'title'"),
+])
+def test_more_bad_top_level_fields(cli, one_line_error, spec_file, good_spec, tmp_path, extra, fragment):
+    spec = spec_file(extra + good_spec)
+    one_line_error(cli("build", spec, "--out", tmp_path / "out"), fragment)
+
+
+@pytest.mark.parametrize("layer, fragment", [
+    ('type = "custom"\ndefine = "p[j] = p[j] + o[j]"', "used in its own definition"),
+    ('type = "custom"\ndefine = "p[j] = 1e400*o[j]"', "not finite"),
+    ('type = "custom"\ndefine = "p[j] = o[j]/0"', "divides by zero"),
+    ('type = ["tanh"]', "field 'type': expected a string"),
+    ('type = "tanh"\ninput = "in"\noutput = "p"', "field 'input'"),
+    ('type = "custom"\ndefine = "p[j] = o[j]*t[j]"', "the target 't' can only be used by the loss"),
+])
+def test_more_bad_layers(cli, one_line_error, spec_file, tmp_path, layer, fragment):
+    spec = spec_file(GOOD_LAYERS + "\n[[layers]]\n" + layer + "\n" + GOOD_LOSS.replace('input = "o"', 'input = "p"'))
+    one_line_error(cli("build", spec, "--out", tmp_path / "out"), fragment)
+
+
+def test_wrt_listed_twice(cli, one_line_error, spec_file, good_spec, tmp_path):
+    spec = spec_file(good_spec + '[derive]\nwrt = ["w", "w"]\n')
+    one_line_error(cli("build", spec, "--out", tmp_path / "out"), "listed twice")
+
+
+LOSS_OF_O = '''
+[loss]
+type = "mse"
+input = "o"
+target = "t"
+'''
+
+
+def test_custom_first_layer_must_say_which_name_is_the_input(cli, one_line_error, spec_file, tmp_path):
+    spec = spec_file('[[layers]]\ntype = "custom"\ndefine = "o[j] = sum(i, w[i,j]*x[i])"\n' + LOSS_OF_O)
+    one_line_error(cli("build", spec, "--out", tmp_path / "out"), "layer 1", "'input'")
+    spec = spec_file('[[layers]]\ntype = "custom"\ninput = "x"\ndefine = "o[j] = sum(i, w[i,j]*x[i])"\n' + LOSS_OF_O)
+    network = Derivation.from_spec(spec).network
+    assert network.tensors["x"].role == "input" and network.tensors["w"].role == "parameter"

@@ -4,13 +4,10 @@ import dataclasses
 import pytest
 import sympy as sp
 
-from derive import Derivation, VerificationError
+from derive import VerificationError
 from derive.engine import Engine
 from derive.rules import REWRITES, Step, StepKind
 from derive.numeric.verify import verify
-
-from conftest import EXAMPLES
-from helpers import matches_finite_differences
 
 
 def _drop_off_diagonal(expr, ctx):
@@ -43,10 +40,8 @@ def test_a_wrong_local_derivative_is_caught_against_finite_differences(seed):
         verify(engine, ["o", "z"])
 
 
-@pytest.mark.parametrize("spec", sorted(EXAMPLES.glob("*.toml")), ids=lambda p: p.stem)
-def test_every_example_passes_the_step_verifier(spec):
-    derivation = Derivation.from_spec(spec)
-    report = derivation.verify()
+def test_every_example_passes_the_step_verifier(example, matches_finite_differences):
+    report = example.verify()
     assert report.steps_checked > 0 and report.values_compared > 0
-    for gradient in derivation.gradients():
-        assert matches_finite_differences(derivation.network, gradient)
+    for gradient in example.gradients():
+        assert matches_finite_differences(example.network, gradient)
