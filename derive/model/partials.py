@@ -1,6 +1,8 @@
 """Unevaluated partial derivatives of network quantities, and the names an expression mentions."""
 from __future__ import annotations
 
+import functools
+
 import sympy as sp
 
 
@@ -29,7 +31,8 @@ class DirectPartial(Partial):
     """
 
 
-def tensor_names(expr) -> set[str]:
+@functools.lru_cache(maxsize=4096)
+def tensor_names(expr) -> frozenset[str]:
     """Names of the network quantities an expression mentions (Indexed bases and scalars)."""
     names: set[str] = set()
 
@@ -48,7 +51,7 @@ def tensor_names(expr) -> set[str]:
                 visit(arg)
 
     visit(expr)
-    return names
+    return frozenset(names)
 
 
 def quantity(name: str, indices):

@@ -6,6 +6,7 @@ those keys).  Their order is not here but in ``catalogue.py``.
 """
 from __future__ import annotations
 
+import functools
 import itertools
 from collections import Counter
 
@@ -160,8 +161,9 @@ def fold_definition(expr, ctx):
 _FRESH = NamePool("lpqruvabcdefgh")
 
 
-def _base_names(expr) -> set[str]:
-    return {str(node.base.label) for node in expr.atoms(sp.Indexed)}
+@functools.lru_cache(maxsize=8192)
+def _base_names(expr) -> frozenset[str]:
+    return frozenset(str(node.base.label) for node in expr.atoms(sp.Indexed))
 
 
 def _factor_counter(expr) -> tuple[Counter, dict]:
