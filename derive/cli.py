@@ -17,11 +17,10 @@ import tempfile
 from pathlib import Path
 
 from .api import Derivation
-from .errors import DeriveError, OutputError, UsageError
+from .errors import INTERNAL_ERROR, DeriveError, OutputError, UsageError, one_line
 from .render.document import EXTENSIONS
 from .spec import DEFAULT, example_specs, examples_dir
 
-EXIT_INTERNAL = 70
 EXIT_INTERRUPTED = 130
 
 
@@ -59,11 +58,11 @@ def main(argv: list[str] | None = None) -> int:
         if os.environ.get("DERIVE_DEBUG"):
             raise
         return _fail(f"internal error ({type(error).__name__}: {error}); "
-                     "rerun with DERIVE_DEBUG=1 for the traceback", EXIT_INTERNAL)
+                     "rerun with DERIVE_DEBUG=1 for the traceback", INTERNAL_ERROR)
 
 
 def _fail(message: str, code: int) -> int:
-    print(f"derive: error: {message}", file=sys.stderr)
+    print(f"derive: error: {one_line(message)}", file=sys.stderr)
     return code
 
 

@@ -5,11 +5,32 @@ The CLI has one handler: it prints ``derive: error: <message>`` and exits with t
 """
 from __future__ import annotations
 
+from .limits import MAX_MESSAGE, MAX_QUOTE
+
+INTERNAL_ERROR = 70  # the exit code of a bug in derive itself
+
+
+def printable(text: str) -> str:
+    """Text on one line, control characters (newlines, escapes, bells) written as escapes."""
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in str(text))
+
+
+def quote(text: str, limit: int = MAX_QUOTE) -> str:
+    """User text inside a message: quoted, printable, long text cut with an ellipsis."""
+    shown = printable(text)
+    return f"'{shown if len(shown) <= limit else shown[:limit - 1] + '…'}'"
+
+
+def one_line(message: str) -> str:
+    """A message as the command line prints it: printable, at most MAX_MESSAGE characters."""
+    shown = printable(message)
+    return shown if len(shown) <= MAX_MESSAGE else shown[:MAX_MESSAGE - 1] + "…"
+
 
 class DeriveError(Exception):
     """Base of derive's own errors; ``message`` is the one line a user sees."""
 
-    exit_code = 70
+    exit_code = INTERNAL_ERROR
 
     @property
     def message(self) -> str:

@@ -217,8 +217,12 @@ def _fold_layer(node, layer: Layer):
 
 def _covers(available, needed) -> bool:
     """Does a factor's power hold ``needed`` of it? A fractional power only where it stands as
-    such: sqrt(u) is named back in u^{-1/2}, but u itself is not turned into a square."""
-    if sp.S(needed).is_integer is False and sp.S(available).is_integer:
+    such: sqrt(u) is named back in u^{-1/2}, but u itself is not turned into a square.
+    Only numeric powers are compared (x^T holds no definite number of x's)."""
+    available, needed = sp.S(available), sp.S(needed)
+    if not (available.is_Number and needed.is_Number):
+        return False
+    if needed.is_integer is False and available.is_integer:
         return False
     if needed > 0:
         return available >= needed

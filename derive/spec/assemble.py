@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, replace
 
 import sympy as sp
 
+from ..limits import MAX_RANK
 from ..model.indices import NamePool, make_index
 from ..model.network import Batch, Layer, Layout, Network, Role, Targets, Tensor
 from .equations import Equation, index_uses, rank_uses, to_sympy
@@ -72,6 +73,7 @@ def build_network(source: NetworkSource) -> Network:
     _check_loss(source.loss)
     _check_order(source)
     ranks = _check_ranks(layers)
+    _check_target(source, ranks)
     per_sample: set[str] = set()
     if source.batch is not None:
         roles = _roles(source, layers, ranks)
@@ -138,7 +140,7 @@ def _check_order(source: NetworkSource) -> None:
     for name in source.constants:
         if name not in known:
             raise NetworkError("constants", f"'{name}' is not used by any equation")
-    for name in set(source.wrt):
+    for name in dict.fromkeys(source.wrt):
         if source.wrt.count(name) > 1:
             raise NetworkError("[derive].wrt", f"'{name}' is listed twice")
     if source.targets not in set(Targets):
@@ -153,8 +155,21 @@ def _check_ranks(layers: list[LayerSource]) -> dict[str, int]:
             if name in ranks and ranks[name][0] != rank:
                 raise NetworkError(layer.where, f"'{name}' has {rank} indices here but {ranks[name][0]} "
                                                 f"in {ranks[name][1]}")
+            if rank > MAX_RANK:
+                raise NetworkError(layer.where, f"'{name}' has {rank} indices; at most {MAX_RANK} are supported")
             ranks.setdefault(name, (rank, layer.where))
     return {name: rank for name, (rank, _) in ranks.items()}
+
+
+def _check_target(source: NetworkSource, ranks: dict[str, int]) -> None:
+    if source.target is None:
+        return
+    used = {name for name, _ in rank_uses(source.loss.equation)}
+    if source.target not in used:
+        raise NetworkError(f"{source.loss.where}.target", f"the loss does not use the target '{source.target}'")
+    if ranks[source.target] == 0 and source.targets in (Targets.ONE_HOT, Targets.DISTRIBUTION):
+        raise NetworkError(f"{source.loss.where}.targets",
+                           f"{source.targets} targets need a class index, but '{source.target}' has none")
 
 
 def _index_classes(layers: list[LayerSource]) -> _Classes:

@@ -11,10 +11,13 @@ import ast
 import math
 import re
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Callable, Iterator
 
 import sympy as sp
 
+from ..errors import quote
+from ..limits import MAX_EQUATION_LENGTH, MAX_EXPONENT, MAX_NESTING, MAX_NUMBER, MAX_NUMBER_LENGTH
 from ..model.indices import summation
 from ..model.primitives import PRIMITIVES
 
@@ -41,7 +44,7 @@ class EquationError(ValueError):
 
     def __init__(self, text: str, problem: str, column: int | None = None):
         where = f" at column {column + 1}" if column is not None else ""
-        super().__init__(f"{problem}{where} in equation '{text}'")
+        super().__init__(f"{problem}{where} in equation {quote(text)}")
         self.text, self.problem, self.column = text, problem, column
 
 
@@ -65,18 +68,80 @@ class IndexUse:
 
 
 def parse_equation(text: str) -> Equation:
+    if len(text) > MAX_EQUATION_LENGTH:
+        raise EquationError(text, f"the equation is {len(text)} characters long; the limit is {MAX_EQUATION_LENGTH}")
+    if any(not ch.isprintable() for ch in text.strip()):
+        column = next(n for n, ch in enumerate(text.strip()) if not ch.isprintable())
+        raise EquationError(text, "an equation is one line of printable characters", column)
     try:
         module = ast.parse(text.strip(), mode="exec")
-    except SyntaxError as error:
-        raise EquationError(text, f"syntax error ({error.msg})",
-                            (error.offset or 1) - 1) from None
+    except (SyntaxError, MemoryError, RecursionError) as error:
+        message = getattr(error, "msg", None) or "nested too deeply"
+        raise EquationError(text, f"syntax error ({message})", (getattr(error, "offset", None) or 1) - 1) from None
     if len(module.body) != 1 or not isinstance(module.body[0], ast.Assign) \
             or len(module.body[0].targets) != 1:
         raise EquationError(text, "expected one equation of the form 'name[i] = expression'")
     assign = module.body[0]
+    _check_nesting(text, assign.value)
     output, indices = _target(text, assign.targets[0])
     _check(text, assign.value, set(indices))
     return Equation(text.strip(), output, indices, assign.value)
+
+
+def _check_nesting(text: str, root: ast.AST) -> None:
+    """Refuse expressions nested more than MAX_NESTING levels (walked without recursion)."""
+    stack = [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_NESTING:
+            raise EquationError(text, f"the expression is nested more than {MAX_NESTING} levels deep "
+                                      f"(a long chain of + or - counts one level a term)",
+                                getattr(node, "col_offset", None))
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+
+
+def _constant(text: str, node) -> Fraction | None:
+    """The value of a sub-expression made of numbers only (None if it has a name or a function),
+    refusing numbers and exponents beyond the limits before anything computes with them."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
+        value = Fraction(node.value) if math.isfinite(node.value) else None
+    elif isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        inner = _constant(text, node.operand)
+        value = None if inner is None else (-inner if isinstance(node.op, ast.USub) else inner)
+    elif isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)):
+        left, right = _constant(text, node.left), _constant(text, node.right)
+        if isinstance(node.op, ast.Pow) and right is not None and abs(right) > MAX_EXPONENT:
+            raise EquationError(text, f"the exponent {_shown(right)} is too large (at most {MAX_EXPONENT})",
+                                node.right.col_offset)
+        if left is None or right is None:
+            return None
+        value = _arithmetic(node.op, left, right)
+    else:
+        return None
+    if value is not None and abs(value) > MAX_NUMBER:
+        raise EquationError(text, f"the number {_shown(value)} is too large (at most 10^15)", node.col_offset)
+    return value
+
+
+def _arithmetic(op, left: Fraction, right: Fraction) -> Fraction | None:
+    if isinstance(op, ast.Add):
+        return left + right
+    if isinstance(op, ast.Sub):
+        return left - right
+    if isinstance(op, ast.Mult):
+        return left * right
+    if isinstance(op, ast.Div):
+        return left / right if right else None
+    if right.denominator != 1 or (left == 0 and right < 0):
+        return None  # a root, or 0 to a negative power: not a plain number
+    if abs(left) > 1 and int(abs(right)) * math.log10(abs(left)) > 15:
+        return Fraction(MAX_NUMBER + 1) if right > 0 else Fraction(0)
+    return left ** int(right)
+
+
+def _shown(value: Fraction) -> str:
+    text = str(value)
+    return text if len(text) <= 20 else f"{float(value):.3g}"
 
 
 def _target(text, node) -> tuple[str, tuple[str, ...]]:
@@ -113,16 +178,21 @@ def _check(text: str, node: ast.AST, indices: set[str]) -> None:
             raise EquationError(text, f"operator '{type(node.op).__name__}' is not allowed", node.col_offset)
         _check(text, node.left, indices)
         _check(text, node.right, indices)
+        _constant(text, node)
     elif isinstance(node, ast.UnaryOp):
         if not isinstance(node.op, (ast.USub, ast.UAdd)):
             raise EquationError(text, f"operator '{type(node.op).__name__}' is not allowed", node.col_offset)
         _check(text, node.operand, indices)
     elif isinstance(node, ast.Constant):
         if isinstance(node.value, bool) or not isinstance(node.value, (int, float)):
-            raise EquationError(text, f"constant {node.value!r} is not a number", node.col_offset)
+            raise EquationError(text, f"constant {quote(repr(node.value))} is not a number", node.col_offset)
+        written = ast.get_source_segment(text.strip(), node) or ""
         if not math.isfinite(node.value):
-            raise EquationError(text, f"constant {ast.get_source_segment(text.strip(), node)} is not finite",
+            raise EquationError(text, f"constant {written} is not finite", node.col_offset)
+        if len(written) > MAX_NUMBER_LENGTH:
+            raise EquationError(text, f"a number of {len(written)} characters (at most {MAX_NUMBER_LENGTH})",
                                 node.col_offset)
+        _constant(text, node)
     elif isinstance(node, ast.Name):
         _name(text, node, node.id)
         if node.id in indices:
@@ -161,6 +231,9 @@ def _check_call(text: str, node: ast.Call, indices: set[str]) -> None:
         if index in indices:
             raise EquationError(text, f"sum index '{index}' is already in use", node.args[0].col_offset)
         _check(text, node.args[1], indices | {index})
+        if not any(isinstance(n, ast.Name) and n.id == index for n in ast.walk(node.args[1])):
+            raise EquationError(text, f"sum over '{index}', which its expression does not use "
+                                      f"(its range would be unknown)", node.args[0].col_offset)
     elif name == "delta":
         if len(node.args) != 2 or not all(isinstance(a, ast.Name) for a in node.args):
             raise EquationError(text, "delta takes two index names: delta(j, k)", node.col_offset)

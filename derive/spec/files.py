@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import keyword
 import re
+import stat
 import tomllib
 from pathlib import Path
 
 from ..errors import SpecError
+from ..limits import MAX_SPEC_BYTES
 from ..model.network import Batch, Layout, Network, Reduction, Targets
 from .assemble import LayerSource, NetworkError, NetworkSource, build_network
 from .equations import NAME, RESERVED, EquationError, parse_equation
@@ -19,15 +21,35 @@ TITLE = re.compile(r"[ -~]{1,120}\Z")
 
 def load_spec(path: str | Path) -> Network:
     path = Path(path)
+    data = _parse_toml(path, _read_spec_text(path))
+    return network_from_dict(data, origin=str(path), slug=path.stem)
+
+
+def _read_spec_text(path: Path) -> str:
+    """The text of a spec file: a regular file of at most MAX_SPEC_BYTES, in UTF-8."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise SpecError(f"{path}: not a regular file")
+        if info.st_size > MAX_SPEC_BYTES:
+            raise SpecError(f"{path}: {info.st_size} bytes; a spec may have at most {MAX_SPEC_BYTES}")
+        with open(path, "rb") as stream:
+            return stream.read(MAX_SPEC_BYTES + 1).decode("utf-8")
     except FileNotFoundError:
         raise SpecError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise SpecError(f"{path}: cannot read ({error})") from None
+    except UnicodeDecodeError as error:
+        raise SpecError(f"{path}: not UTF-8 text (byte {error.start + 1})") from None
+    except (OSError, ValueError) as error:
+        raise SpecError(f"{path}: cannot read ({getattr(error, 'strerror', None) or error})") from None
+
+
+def _parse_toml(path: Path, text: str) -> dict:
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise SpecError(f"{path}: TOML syntax error: {error}") from None
-    return network_from_dict(data, origin=str(path), slug=path.stem)
+    except RecursionError:
+        raise SpecError(f"{path}: TOML nested too deeply") from None
 
 
 def network_from_dict(data: dict, origin: str = "<spec>", slug: str = "network") -> Network:

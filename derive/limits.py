@@ -1,0 +1,18 @@
+"""Every limit derive puts on its input and on its own work, in one place.
+
+A limit that is reached is an error that names it (README, "Limits"): derive refuses input it
+cannot handle in bounded time and memory rather than running on.
+"""
+from __future__ import annotations
+
+MAX_SPEC_BYTES = 1_000_000       # a spec file
+MAX_EQUATION_LENGTH = 4_000      # characters in one equation
+MAX_NESTING = 64                 # levels of operators, brackets and calls in one equation
+MAX_NUMBER = 10**15              # the largest number an equation may write or compute from its numbers
+MAX_NUMBER_LENGTH = 30           # characters of one number literal
+MAX_EXPONENT = 64                # the largest numeric exponent
+MAX_RANK = 8                     # indices of one tensor
+MAX_EXPRESSION_SIZE = 20_000     # operations in one derived expression
+MAX_VALUES = 2**22               # numbers in one array during verification (32 MiB of float64)
+MAX_MESSAGE = 500                # characters of an error message
+MAX_QUOTE = 100                  # characters of user text quoted inside a message
