@@ -18,6 +18,7 @@ import numpy as np
 from .engine import Engine, Gradient
 from .matrix import NoMatrixForm, Node, in_layout, to_matrix
 from .model.network import Layout, Network
+from .model.partials import tensor_names
 from .numeric.evaluate import evaluate_aligned
 from .numeric.matrix import evaluate_matrix
 from .numeric.verify import Report, verify
@@ -77,12 +78,15 @@ class Derivation:
     def numpy_code(self, name: str, layout: str | None = None) -> str | None:
         """A NumPy expression (``np`` = numpy) for the whole gradient array, or None."""
         node = self.matrix(name, layout)
-        return None if node is None else numpy_code(node, self._size_code())
+        return None if node is None else numpy_code(node, self._size_code(name))
 
-    def _size_code(self) -> dict:
-        """Each dimension as NumPy code that reads it off an array of the network: B -> y.shape[0]."""
+    def _size_code(self, name: str) -> dict:
+        """Each dimension as NumPy code that reads it off an array: B -> o.shape[0], preferring
+        the arrays the gradient of ``name`` itself is computed from."""
+        used = tensor_names(self.gradient(name).result)
+        tensors = sorted(self.network.tensors.values(), key=lambda t: t.name not in used)
         code: dict = {}
-        for tensor in self.network.tensors.values():
+        for tensor in tensors:
             for axis, dim in enumerate(tensor.dims):
                 code.setdefault(dim, f"{tensor.name}.shape[{axis}]")
         return code
@@ -150,7 +154,7 @@ class Derivation:
             "layout": str(self._layout(layout)),
             "shape": [str(d) for d in self.network.gradient_shape(name, self._layout(layout))],
             "matrix": None if node is None else matrix_latex(node),
-            "numpy": None if node is None else numpy_code(node, self._size_code()),
+            "numpy": None if node is None else numpy_code(node, self._size_code(name)),
             "assumptions": self.assumptions(),
             "steps": [{"equation": text(block.lhs), "rule": step.rule, "expression": text(step.expr)}
                       for block in gradient.blocks for step in block.steps],

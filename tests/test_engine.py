@@ -20,7 +20,7 @@ def test_fold_names_back_a_layer_it_has_never_seen():
         "loss": {"type": "mse", "input": "s", "target": "t"},
         "derive": {"wrt": ["x"]},
     })
-    local = derivation.engine.local(derivation.network.defining("s"), "x")
+    local = derivation.engine.local_block(derivation.network.defining("s"), "x")
     assert "fold_definition" in [step.rule for step in local.steps]
     assert text(local.result) == "(2*x[j]*delta(j,k) - 2*s[j]*x[k])/sum(l, x[l]**2)"
     derivation.verify()
@@ -116,3 +116,15 @@ def test_documents_show_a_requested_gradient_written_out_and_each_block_once():
     shown = next(block for block in blocks if block.key == engine.gradient_of("z1").block.key)
     assert shown.steps[-1].rule == "substitute_derived"
     assert engine.store.get(shown.key).steps == shown.steps[:-1]  # the derived form, as the chain uses it
+
+
+def test_a_scalar_intermediate_referred_to_is_written_out():
+    """Regression: writing out dE/dmu of a scalar mu read mu.base (AttributeError)."""
+    derivation = Derivation.from_dict({
+        "layers": [{"type": "affine", "input": "x", "output": "z", "weight": "w"},
+                   {"type": "custom", "define": "mu = sum(j, z[j])"},
+                   {"type": "custom", "define": "a[j] = z[j] - mu"},
+                   {"type": "softmax", "input": "a", "output": "o"}],
+        "loss": {"type": "cross_entropy", "input": "o", "target": "t", "targets": "one_hot"}})
+    derivation.verify()
+    assert "d(" not in text(derivation.gradient("z").result)

@@ -108,3 +108,41 @@ def test_a_spec_can_ask_for_the_jacobian_layout():
     assert derivation.numpy_code("w") == "np.outer(o - t, y)"
     markdown = derivation.markdown()
     assert "Jacobian (numerator) layout" in markdown and "(n \\times m)" in markdown
+
+
+def _batch_network(activation: str) -> Derivation:
+    return Derivation.from_dict({
+        "layers": [{"type": "affine", "input": "x", "output": "z1", "weight": "w1", "bias": "b1"},
+                   {"type": activation, "input": "z1", "output": "a1"},
+                   {"type": "affine", "input": "a1", "output": "z2", "weight": "w2", "bias": "b2"},
+                   {"type": "softmax", "input": "z2", "output": "o"}],
+        "loss": {"type": "cross_entropy", "input": "o", "target": "t", "targets": "one_hot"},
+        "batch": {"size": "B", "reduction": "mean"}})
+
+
+@pytest.mark.parametrize("activation", ["relu", "softplus"])
+def test_a_bias_below_a_batched_activation_sums_over_the_samples(activation):
+    """Regression: sum_s H_sj G_sj was read as a matrix product with axes (j, j)."""
+    derivation = _batch_network(activation)
+    assert "b1" in derivation.verify().matrix_forms
+    point = points(derivation.network)[2]
+    code = derivation.numpy_code("b1")
+    assert code.endswith(".sum(axis=0)) / o.shape[0]") or ".sum(axis=0)" in code
+    expected = point.evaluate(derivation.gradient("b1").result, derivation.gradient("b1").indices)
+    assert np.allclose(run_numpy(code, point.values), expected)
+
+
+@pytest.mark.parametrize("name", ["x", "w"])
+def test_numpy_code_in_the_jacobian_layout_runs(derivation_of, name):
+    """Regression: the numerator layout printed o - t @ w.T for (o - t)^T W^T."""
+    derivation = derivation_of("sigmoid-binary-cross-entropy")
+    point = points(derivation.network)[2]
+    for layout in ("denominator", "numerator"):
+        code = derivation.numpy_code(name, layout)
+        expected = derivation.numpy_function(name, layout)(**point.values)
+        assert np.allclose(run_numpy(code, point.values), expected), (layout, code)
+
+
+def test_numpy_code_reads_sizes_off_the_arrays_it_uses(derivation_of):
+    """Regression: dE/dz of a batch divided by y.shape[0], an array the expression does not need."""
+    assert derivation_of("batch-mean").numpy_code("z") == "(o - t) / o.shape[0]"

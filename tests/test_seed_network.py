@@ -31,7 +31,7 @@ def test_results_agree_with_finite_differences_of_the_loss(seed, matches_finite_
 
 
 def test_softmax_jacobian_keeps_the_off_diagonal_terms(seed):
-    local = seed.engine.local(seed.network.defining("o"), "z")
+    local = seed.engine.local_block(seed.network.defining("o"), "z")
     assert text(local.lhs) == "d(o[k])/d(z[j])"
     assert text(local.result) == "o[k]*(delta(j,k) - o[j])"
 

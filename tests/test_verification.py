@@ -32,7 +32,7 @@ def test_a_deliberately_wrong_step_is_caught(seed, wrong):
 
 def test_a_wrong_local_derivative_is_caught_against_finite_differences(seed):
     engine = Engine(seed.network)
-    block = engine.local(seed.network.defining("o"), "z")
+    block = engine.local_block(seed.network.defining("o"), "z")
     o = block.lhs.numerator
     wrong = Step(o * (1 - o), "wrong")  # the seed question's error
     engine.store.add(dataclasses.replace(block, steps=(*block.steps[:-1], wrong)))

@@ -42,7 +42,8 @@ class Block:
 
     @property
     def kind(self) -> BlockKind:
-        return self.key.kind
+        """LOCAL for a layer's derivative, also where it is the gradient (the loss's own)."""
+        return BlockKind.LOCAL if self.layer is not None else BlockKind.GRADIENT
 
     @property
     def result(self) -> sp.Expr:
@@ -85,11 +86,11 @@ class BlockStore:
     def get(self, key: BlockKey) -> Block | None:
         return self._derived.get(key)
 
-    def add(self, block: Block, key: BlockKey | None = None) -> Block:
-        self._derived[key or block.key] = block
+    def add(self, block: Block) -> Block:
+        self._derived[block.key] = block
         return block
 
-    def write_out(self, block: Block) -> Block:
+    def keep_written_out(self, block: Block) -> Block:
         self._written[block.key] = block
         return block
 

@@ -30,17 +30,19 @@ class Engine:
             target=network.target if network.targets_sum_to_one else None,
             targets=network.targets)
 
-    def local(self, layer: Layer, wrt: str, out_indices=None, wrt_indices=None) -> Block:
+    def local_block(self, layer: Layer, wrt: str, out_indices=None, wrt_indices=None) -> Block:
+        """d(layer output)/d(wrt), derived once."""
         return local_derivative(self, layer, wrt, out_indices, wrt_indices)
 
-    def gradient(self, name: str) -> Block:
+    def gradient_block(self, name: str) -> Block:
+        """dE/d(name) as derived (a later reference to another gradient not yet written out)."""
         return chain_rule(self, name)
 
     def gradient_of(self, name: str) -> Gradient:
         """dE/d(name) with every block it needs; its result uses only the network's own names."""
-        block = self.gradient(name)
+        block = self.gradient_block(name)
         if (final := written_out(self, block)) is not None:
-            block = self.store.write_out(final)
+            block = self.store.keep_written_out(final)
         return Gradient(name, block, tuple(self._with_dependencies([block.key])))
 
     def blocks_for(self, names) -> list[Block]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 
 from ..model.indices import index_names
-from ..model.partials import Partial
+from ..model.partials import Partial, indices_of, name_of
 from ..rules.catalogue import SUBSTITUTE_DERIVED
 from ..rules.rewrites import rewrite
 from .blocks import Block, BlockKey
@@ -18,7 +18,7 @@ def written_out(engine, block: Block) -> Block | None:
         return None
     taken = index_names([step.expr for step in block.steps])
     expanded = _expand(engine, block.result, taken)
-    keys = [BlockKey.gradient(str(p.denominator.base.label)) for p in references]
+    keys = [BlockKey.gradient(name_of(p.denominator)) for p in references]
     final = SUBSTITUTE_DERIVED.step(expanded, references=references, blocks=keys)
     return Block(block.key, block.lhs, (*block.steps, final), block.layer, block.depends)
 
@@ -28,8 +28,8 @@ def _expand(engine, expr, taken: set[str]):
 
     def visit(node):
         if type(node) is Partial and node.numerator == loss:
-            block = engine.gradient(str(node.denominator.base.label))
-            value = instantiate(engine, block, node.denominator.indices, taken)
+            block = engine.gradient_block(name_of(node.denominator))
+            value = instantiate(engine, block, indices_of(node.denominator), taken)
             taken.update(index_names([value]))
             return _expand(engine, value, taken)
         return None

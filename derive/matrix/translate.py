@@ -41,7 +41,7 @@ class Term:
 def to_matrix(expr, order: tuple) -> Node:
     """The matrix form of ``expr`` whose free indices, in ``order``, become rows then columns."""
     term = _translate(expr)
-    if set(term.axes) != set(order):
+    if set(term.axes) != set(order) or len(term.axes) != len(order):
         raise NoMatrixForm(f"free indices {term.axes} do not match {order}")
     return _orient(term, tuple(order)).node
 
@@ -181,6 +181,13 @@ def _sum(expr: sp.Sum) -> Term:
         if vector is None:  # sum over one axis of a matrix: M 1
             vector = Ones(k.upper + 1)
         contracted = Term(MatMul(matrix.node, vector, 1), (matrix.axes[0],))
+    elif len(matrices) == 2 and set(matrices[0].axes) == set(matrices[1].axes):
+        # sum_k A_kj B_kj: the column sums of A . B, (A . B)^T 1
+        first = _put_first(matrices[0], k)
+        product = _hadamard([first.node, _orient(matrices[1], first.axes).node])
+        if vector is not None:
+            product = MatMul(Diag(vector), product, 2)
+        contracted = Term(MatMul(product.transposed(), Ones(k.upper + 1), 1), (first.axes[1],))
     elif len(matrices) == 2:
         left, right = _put_last(matrices[0], k), _put_first(matrices[1], k)
         middle = [left.node] + ([Diag(vector)] if vector is not None else []) + [right.node]

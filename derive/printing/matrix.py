@@ -121,7 +121,7 @@ class NumpyPrinter(n.NodeVisitor):
         raise ValueError("an identity matrix has no size in NumPy code")
 
     def visit_Transpose(self, node):
-        return f"{self.atom(node.inner)}.T" if node.inner.rank == 2 else self.visit(node.inner)
+        return f"{self.atom(node.inner)}.T" if node.inner.rank == 2 else self.atom(node.inner)
 
     def visit_Diag(self, node):
         return f"np.diag({self.visit(node.inner)})"
@@ -131,10 +131,12 @@ class NumpyPrinter(n.NodeVisitor):
 
     def visit_MatMul(self, node):
         left, right = node.left, node.right
+        if isinstance(right, n.Ones) and isinstance(left, n.Transpose) and left.rank == 2:
+            return f"{self.atom(left.inner)}.sum(axis=0)"
         if isinstance(right, n.Ones):
             return f"{self.atom(left)}.sum(axis=1)"
         if left.rank == 1 and right.rank == 1 and right.row:
-            return f"np.outer({self.visit(left)}, {self.visit(right)})"
+            return f"np.outer({self.vector(left)}, {self.vector(right)})"
         return f"{self.atom(left)} @ {self.atom(right)}"
 
     def visit_Hadamard(self, node):
@@ -170,6 +172,10 @@ class NumpyPrinter(n.NodeVisitor):
             return BY_POWER[node.exponent].numpy.format(x=self.visit(node.base))
         exponent = text(node.exponent) if node.exponent.is_Integer else f"({text(node.exponent)})"
         return f"{self.atom(node.base)} ** {exponent}"
+
+    def vector(self, node) -> str:
+        """A vector's code where rows and columns do not matter (1-D arrays have no orientation)."""
+        return self.visit(node.inner) if isinstance(node, n.Transpose) and node.rank == 1 else self.visit(node)
 
     def sized(self, value) -> str:
         """A scalar in NumPy code, a dimension such as B read off an array: y.shape[0]."""

@@ -33,10 +33,6 @@ def document(engine: Engine, names: list[str], report: Report, layout: Layout) -
     gradients = [engine.gradient_of(name) for name in names]
     blocks = engine.blocks_for(names)
     numbers = {block.key: n for n, block in enumerate(blocks, start=1)}
-    for block in blocks:  # the loss's own derivative is also the gradient when nothing else uses X
-        if block.layer is network.loss and isinstance(block.lhs.denominator, (sp.Indexed, sp.Symbol)):
-            name = str(getattr(block.lhs.denominator, "base", block.lhs.denominator))
-            numbers.setdefault(BlockKey.gradient(name), numbers[block.key])
     return {
         "title": network.title,
         "equations": [_equation(layer) for layer in network.equations],
