@@ -2,8 +2,8 @@
 
     >>> from derive import Derivation
     >>> d = Derivation.builtin()
-    >>> d.gradient("w").result
-    y[i]*(o[j] - t[j])
+    >>> print(d.text("w"), end="")
+    dE/dw[i,j] = y[i]*(o[j] - t[j])
 
 Settings such as the matrix layout are arguments of the methods that use them; a
 Derivation never changes its network.
@@ -16,8 +16,9 @@ from typing import Callable
 import numpy as np
 
 from .engine import Engine, Gradient
+from .errors import InputError, NotInNetwork
 from .matrix import NoMatrixForm, Node, in_layout, to_matrix
-from .model.network import Layout, Network
+from .model.network import Layout, Network, Targets
 from .model.partials import tensor_names
 from .numeric.evaluate import evaluate_aligned
 from .numeric.matrix import evaluate_matrix
@@ -52,15 +53,19 @@ class Derivation:
 
     def gradient(self, name: str) -> Gradient:
         if name not in self.network.differentiable():
-            raise KeyError(f"'{name}' is not a parameter, input or intermediate of this network "
-                           f"(these are: {', '.join(self.network.differentiable())})")
+            raise NotInNetwork(f"'{name}' is not a parameter, input or intermediate of this network "
+                               f"(these are: {', '.join(self.network.differentiable())})")
         return self.engine.gradient_of(name)
 
     def gradients(self, names: list[str] | None = None) -> list[Gradient]:
         return [self.gradient(name) for name in (names or self.wrt)]
 
     def _layout(self, layout: str | None) -> Layout:
-        return Layout(layout) if layout else self.network.layout
+        if layout is None:
+            return self.network.layout
+        if layout not in set(Layout):
+            raise InputError(f"unknown layout '{layout}' (expected one of {', '.join(Layout)})")
+        return Layout(layout)
 
     def matrix(self, name: str, layout: str | None = None) -> Node | None:
         """The gradient in matrix notation (None where the index form has no matrix form).
@@ -166,11 +171,9 @@ class Derivation:
         network = self.network
         if network.target is None:
             return []
-        index = network.class_index()
-        others = network.tensors[network.target].natural_indices[:-1]
-        total = f"sum({index}, {network.target}[{','.join([*others, index])}])"
-        if network.targets == "one_hot":
+        total = f"sum({network.class_index()}, {network.target}[{','.join(network.target_indices())}])"
+        if network.targets == Targets.ONE_HOT:
             return [f"targets are one-hot: {total} = 1"]
-        if network.targets == "distribution":
+        if network.targets == Targets.DISTRIBUTION:
             return [f"targets are a probability distribution: {total} = 1"]
         return [f"targets are not assumed to sum to one: {total} is kept"]

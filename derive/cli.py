@@ -1,7 +1,7 @@
 """The ``derive`` command: build documents, or print one gradient.
 
     derive build [SPEC ...] [--out DIR]
-    derive gradient [SPEC] --wrt NAME [--format json|latex|markdown|text]
+    derive gradient [SPEC] --wrt NAME [--format json|latex|markdown|text] [--layout denominator|numerator]
 
 Without a SPEC the built-in catalogue is used.  Every error is one line on stderr and a
 non-zero exit; a build renders everything in memory first and then replaces each file

@@ -47,6 +47,13 @@ class SpecError(InputError):
     """A spec that cannot be used; the message names the file, the layer and the field."""
 
 
+class NotInNetwork(InputError, KeyError):
+    """A name asked for that the network does not have (or cannot differentiate by)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
 class UsageError(InputError):
     """A command line that cannot be acted on."""
 

@@ -18,20 +18,21 @@ def part_of(path: Path) -> str:
 
 
 def imported_parts(path: Path) -> set[str]:
+    """The parts of derive a module imports, however it writes the import."""
     parts = set()
     depth = len(path.relative_to(PACKAGE).parts) - 1  # how many dots reach the package from here
     for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom):
-            if node.level == 0 and (node.module or "").split(".")[0] == "derive":
-                target = (node.module.split(".") + [""])[1]
-            elif node.level == depth + 1 and node.module:
-                target = node.module.split(".")[0]
-            elif node.level == depth + 1:
-                target = node.names[0].name
-            else:
-                continue
-            parts.add(target)
-    return parts - {""}
+        if isinstance(node, ast.Import):
+            parts |= {alias.name.split(".")[1] if "." in alias.name else "__init__"
+                      for alias in node.names if alias.name.split(".")[0] == "derive"}
+        elif isinstance(node, ast.ImportFrom):
+            absolute = node.level == 0 and (node.module or "").split(".")[0] == "derive"
+            if absolute or node.level == depth + 1:
+                module = (node.module or "").split(".")[1:] if absolute else (node.module or "").split(".")
+                # "from derive import api" names a part; "from derive import Derivation" the package face
+                names = [alias.name for alias in node.names]
+                parts |= {module[0]} if module and module[0] else {n if n in RANK else "__init__" for n in names}
+    return parts
 
 
 @pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(PACKAGE)))

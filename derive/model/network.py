@@ -127,6 +127,18 @@ class Network:
         tensor = self.tensors[self.target]
         return tensor.natural_indices[-1] if tensor.natural_indices else "j"
 
+    def target_indices(self) -> tuple[str, ...]:
+        """The target's indices as written, the class index last: (s, j) for t_sj."""
+        return (*self.tensors[self.target].natural_indices[:-1], self.class_index())
+
+    @property
+    def sample_index(self) -> str | None:
+        """The index that numbers the samples of a batch (the input's first)."""
+        if self.batch is None:
+            return None
+        return next((t.natural_indices[0] for t in self.tensors.values()
+                     if t.role == Role.INPUT and t.natural_indices), "s")
+
     def differentiable(self) -> list[str]:
         """Names a gradient can be taken with respect to, in network order."""
         return [t.name for t in self.tensors.values() if t.role in DIFFERENTIABLE]

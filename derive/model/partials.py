@@ -54,6 +54,12 @@ def tensor_names(expr) -> frozenset[str]:
     return frozenset(names)
 
 
+def is_unevaluated_product(expr) -> bool:
+    """A product kept as it was substituted (engine.chain.substitution_product): the printers
+    show it factor by factor, and the ``cancel`` step multiplies it together."""
+    return isinstance(expr, sp.Mul) and sp.Mul(*expr.args) != expr
+
+
 def quantity(name: str, indices):
     """The network quantity ``name`` at ``indices`` (a Symbol when it is a scalar)."""
     return sp.IndexedBase(name)[tuple(indices)] if indices else sp.Symbol(name)

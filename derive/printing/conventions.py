@@ -1,7 +1,9 @@
-"""Printing conventions: how an expression is shown, without changing its value or its steps.
+"""Printing conventions of the index form: how an expression is shown, without changing it.
 
-Each is a named function here, used by the printers in ``index.py``; nothing else is rewritten
-out of sight.  (Rewrites that change what a line says are steps, in ``derive/rules``.)
+Each is a named function here, used by the printers in ``index.py``; besides them the index
+printers only order factors and terms as a person writes them (``index.reading_order``).
+The matrix printers' conventions (1^T (c . t) written c^T t, a square as a . a) are their
+``visit_`` methods.  Rewrites that change what a line says are steps, in ``derive/rules``.
 """
 from __future__ import annotations
 
@@ -32,9 +34,3 @@ def fraction_before_sum(expr):
     if below or (coefficient.is_Rational and not coefficient.is_Integer):
         return coefficient, [f.base for f in below], above
     return None
-
-
-def is_unevaluated_product(expr) -> bool:
-    """A product kept as it was substituted (engine.chain.substitution_product): it is printed
-    factor by factor, so that the ``cancel`` step after it has something to show."""
-    return isinstance(expr, sp.Mul) and sp.Mul(*expr.args) != expr

@@ -12,10 +12,10 @@ import sympy as sp
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.str import StrPrinter
 
-from ..model.partials import Partial
+from ..model.partials import Partial, is_unevaluated_product
 from ..model.primitives import BY_POWER, PRIMITIVES, Primitive, TexStyle
 from ..model.primitives import of as primitive_of
-from .conventions import fraction_before_sum, is_unevaluated_product, signs_out_of_sums
+from .conventions import fraction_before_sum, signs_out_of_sums
 from .names import index_tex, name_tex
 
 

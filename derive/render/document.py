@@ -15,6 +15,7 @@ from ..model.network import Layer, Layout, Network, Role
 from ..model.partials import Partial
 from ..model.primitives import Primitive
 from ..numeric.verify import Report
+from ..rules.catalogue import NORMALIZED_TARGETS
 from ..printing import latex, latex_inline, matrix_latex, matrix_name_tex, name_tex
 from .environment import environment
 
@@ -50,9 +51,7 @@ def document(engine: Engine, names: list[str], report: Report, layout: Layout) -
 def _batch(network: Network) -> dict | None:
     if network.batch is None:
         return None
-    sample = next((t.natural_indices[0] for t in network.tensors.values()
-                   if t.role == Role.INPUT and t.natural_indices), "s")
-    return {"size": network.batch.size, "reduction": network.batch.reduction, "index": sample}
+    return {"size": network.batch.size, "reduction": network.batch.reduction, "index": network.sample_index}
 
 
 def _shape_tex(shape) -> str:
@@ -99,12 +98,10 @@ def _quantity(tensor) -> dict:
 def _targets(network: Network, blocks: list[Block]) -> dict | None:
     if network.target is None:
         return None
-    index = network.class_index()
-    others = network.tensors[network.target].natural_indices[:-1]
-    subscript = "".join([*others, index])
-    used = any(step.rule == "normalized_targets" for block in blocks for step in block.steps)
+    subscript = "".join(network.target_indices())
+    used = any(step.rule == NORMALIZED_TARGETS.name for block in blocks for step in block.steps)
     return {"name": name_tex(network.target), "kind": network.targets, "used": used,
-            "sum": rf"\sum_{{{index}}} {name_tex(network.target)}_{{{subscript}}}"}
+            "sum": rf"\sum_{{{network.class_index()}}} {name_tex(network.target)}_{{{subscript}}}"}
 
 
 def _block(block: Block, numbers: dict) -> dict:

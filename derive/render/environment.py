@@ -13,8 +13,6 @@ import jinja2
 
 from ..resources import data_dir
 
-FORMATS = {"latex": "derivation.tex", "markdown": "derivation.md"}
-EXTENSIONS = {"latex": ".tex", "markdown": ".md"}
 
 _TEX_SPECIAL = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}",
                 "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "\\": r"\textbackslash{}"}

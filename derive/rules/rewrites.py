@@ -14,7 +14,7 @@ import sympy as sp
 
 from ..model.indices import NamePool, alpha_normal, free_indices, rename_bound
 from ..model.network import Layer
-from ..model.partials import Partial
+from ..model.partials import Partial, is_unevaluated_product
 
 
 def rewrite(expr, visit):
@@ -50,15 +50,9 @@ def _delta_on(factor, idx):
     return None
 
 
-def _is_unevaluated(node):
-    return isinstance(node, sp.Mul) and sp.Mul(*node.args) != node
-
-
-
-
 def cancel(expr, ctx):
     """Multiply the substituted factors together; a factor above and below the line cancels."""
-    products = [node for node in sp.preorder_traversal(expr) if _is_unevaluated(node)]
+    products = [node for node in sp.preorder_traversal(expr) if is_unevaluated_product(node)]
     if not products:
         return None
     cancelled = []
@@ -67,7 +61,7 @@ def cancel(expr, ctx):
         for base in sorted({b for p in powers for b, e in p.items() if e.is_negative}, key=sp.default_sort_key):
             if any(p.get(base, sp.S.Zero).is_positive for p in powers) and base not in cancelled:
                 cancelled.append(base)
-    new = rewrite(expr, lambda node: sp.Mul(*node.args) if _is_unevaluated(node) else None)
+    new = rewrite(expr, lambda node: sp.Mul(*node.args) if is_unevaluated_product(node) else None)
     return new, {"factors": cancelled}
 
 

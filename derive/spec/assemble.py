@@ -6,16 +6,17 @@ from dataclasses import dataclass, field, replace
 
 import sympy as sp
 
+from ..errors import InputError
 from ..limits import MAX_RANK
 from ..model.indices import NamePool, make_index
-from ..model.network import Batch, Layer, Layout, Network, Role, Targets, Tensor
+from ..model.network import Batch, Layer, Layout, Network, Reduction, Role, Targets, Tensor
 from .equations import Equation, index_uses, rank_uses, to_sympy
 
 DIMENSION_NAMES = NamePool("mndhce", stem="N")
 SAMPLE_NAMES = NamePool("snbru", stem="s")
 
 
-class NetworkError(ValueError):
+class NetworkError(InputError):
     """A network that cannot be built; ``where`` names the layer and field."""
 
     def __init__(self, where: str, problem: str):
@@ -282,7 +283,7 @@ def _batched(source: NetworkSource, per_sample: set[str]) -> NetworkSource:
         if is_loss:
             total = ast.Call(ast.Name("sum", ast.Load()), [ast.Name(sample, ast.Load()), rhs], [])
             rhs = ast.BinOp(total, ast.Div(), ast.Name(source.batch.size, ast.Load())) \
-                if source.batch.reduction == "mean" else total
+                if source.batch.reduction == Reduction.MEAN else total
         ast.fix_missing_locations(rhs)
         return LayerSource(layer.kind, Equation(equation.text, equation.output, indices, rhs),
                            layer.where, layer.parameters)

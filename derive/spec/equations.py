@@ -16,7 +16,7 @@ from typing import Callable, Iterator
 
 import sympy as sp
 
-from ..errors import quote
+from ..errors import InputError, quote
 from ..limits import MAX_EQUATION_LENGTH, MAX_EXPONENT, MAX_NESTING, MAX_NUMBER, MAX_NUMBER_LENGTH
 from ..model.indices import summation
 from ..model.primitives import PRIMITIVES
@@ -39,7 +39,7 @@ _SYNTAX_NAMES = {
 }
 
 
-class EquationError(ValueError):
+class EquationError(InputError):
     """An equation that cannot be read; the message quotes it and points at the problem."""
 
     def __init__(self, text: str, problem: str, column: int | None = None):

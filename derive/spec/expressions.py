@@ -6,7 +6,7 @@ import sympy as sp
 from ..model.indices import make_index
 from ..model.network import Network
 from .assemble import NetworkError
-from .equations import Equation, index_uses, parse_equation, to_sympy
+from .equations import Equation, EquationError, index_uses, parse_equation, to_sympy
 
 
 def parse_expression(network: Network, text: str, free: tuple[str, ...] = ()) -> sp.Expr:
@@ -15,7 +15,12 @@ def parse_expression(network: Network, text: str, free: tuple[str, ...] = ()) ->
     ``free`` names its free indices; each index takes the range of the tensor axes it labels.
     """
     subscripts = f"[{','.join(free)}]" if free else ""
-    equation = parse_equation(f"result{subscripts} = {text}")
+    prefix = f"result{subscripts} = "
+    try:
+        equation = parse_equation(prefix + text)
+    except EquationError as error:
+        column = None if error.column is None else max(error.column - len(prefix), 0)
+        raise EquationError(text, error.problem, column) from None
     dims: dict = {}
     for use in index_uses(equation):
         tensor = network.tensors.get(use.tensor)
