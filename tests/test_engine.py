@@ -1,4 +1,5 @@
 """The engine on networks the rules were not written for: new layers, two paths, depth, fresh names."""
+import pytest
 import sympy as sp
 
 from derive import Derivation
@@ -128,3 +129,27 @@ def test_a_scalar_intermediate_referred_to_is_written_out():
         "loss": {"type": "cross_entropy", "input": "o", "target": "t", "targets": "one_hot"}})
     derivation.verify()
     assert "d(" not in text(derivation.gradient("z").result)
+
+
+def _tanh_chain(depth: int, after_softmax: bool) -> dict:
+    layers = [{"type": "affine", "input": "x", "output": "h0", "weight": "w"}]
+    previous = "h0"
+    if after_softmax:
+        layers.append({"type": "softmax", "input": "h0", "output": "s"})
+        previous = "s"
+    for level in range(1, depth + 1):
+        layers.append({"type": "tanh", "input": previous, "output": f"h{level}"})
+        previous = f"h{level}"
+    if after_softmax:
+        return {"layers": layers, "loss": {"type": "mse", "input": previous, "target": "t"}}
+    layers.append({"type": "softmax", "input": previous, "output": "o"})
+    return {"layers": layers, "loss": {"type": "cross_entropy", "input": "o", "target": "t", "targets": "one_hot"}}
+
+
+@pytest.mark.parametrize("after_softmax", [False, True])
+def test_sixteen_tanh_layers_one_after_another_derive_with_one_factor_each(after_softmax):
+    """Regression: multiplying out every bracket of (1 - h16^2)...(1 - h1^2) took exponential time."""
+    derivation = Derivation.from_dict(_tanh_chain(16, after_softmax))
+    result = text(derivation.gradient("h0").result)
+    assert all(f"(1 - h{level}[" in result for level in range(1, 17))
+    assert len(result) < 1000

@@ -231,14 +231,20 @@ def distribute(expr, ctx):
         if not isinstance(node, sp.Sum):
             return None
         body, indices = _sum_parts(node)
-        if not isinstance(body, sp.Mul) or not any(isinstance(f, sp.Add) for f in body.args):
+        if not isinstance(body, sp.Mul):
             return None
-        expanded = sp.expand_mul(body)
-        if any(_delta_on(f, idx) is not None for idx in indices
-               for term in sp.Add.make_args(expanded) for f in sp.Mul.make_args(term)):
-            changed.append(node)
-            return sp.Sum(expanded, *node.limits)
-        return None
+        # only the brackets that hold a delta are multiplied out; the others stay whole, so a
+        # product of many brackets is not expanded into exponentially many terms
+        holding = [f for f in body.args if isinstance(f, sp.Add) and any(
+            _delta_on(g, idx) is not None for idx in indices for term in f.args for g in sp.Mul.make_args(term))]
+        if not holding:
+            return None
+        rest = [f for f in body.args if f not in holding]
+        whole = sp.Mul(*[f for f in rest if isinstance(f, sp.Add)])
+        plain = sp.Mul(*[f for f in rest if not isinstance(f, sp.Add)])
+        expanded = sp.Add(*[whole * term for term in sp.Add.make_args(sp.expand_mul(plain * sp.Mul(*holding)))])
+        changed.append(node)
+        return sp.Sum(expanded, *node.limits)
     new = rewrite(expr, visit)
     return (new, {}) if changed else None
 
@@ -302,6 +308,8 @@ def multiply_out(expr, ctx):
     distributed = _distribute_once(expr)
     if sp.count_ops(distributed) < before:
         return distributed, {"how": "distribute"}
+    if not any(power.exp.is_negative for power in expr.atoms(sp.Pow)):
+        return None  # no fractions to bring together (and cancel would multiply every bracket out)
     combined = sp.cancel(expr)
     if sp.count_ops(combined) < before and not sp.fraction(combined)[1].has(sp.Add):
         return combined, {"how": "common denominator"}
