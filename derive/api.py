@@ -111,10 +111,22 @@ class Derivation:
                     found.update(zip(tensor.dims, np.shape(array)))
             return found
 
+        needed = sorted(tensor_names(gradient.result))
+
+        def check(arrays):
+            missing = [n for n in needed if n not in arrays]
+            if missing:
+                raise InputError(f"the gradient by '{name}' needs the arrays {', '.join(needed)}; "
+                                 f"missing: {', '.join(missing)}")
+
         if node is not None:
-            return lambda **arrays: evaluate_matrix(node, arrays, sizes(arrays))
+            def from_matrix_form(**arrays):
+                check(arrays)
+                return evaluate_matrix(node, arrays, sizes(arrays))
+            return from_matrix_form
 
         def from_index_form(**arrays):  # vectorised over every index, no element loops
+            check(arrays)
             found = sizes(arrays)
             array = evaluate_aligned(gradient.result, arrays, lambda i: int((i.upper + 1).xreplace(found)),
                                      gradient.indices)

@@ -98,9 +98,9 @@ def build(specs: list[str], out: Path) -> int:
         for fmt, extension in EXTENSIONS.items():
             documents[slug + extension] = getattr(derivation, fmt)()
     _check_writable(out)
-    for filename, content in documents.items():
-        _write_atomically(out / filename, content)
-        print(out / filename)
+    written = write_all_or_nothing({out / name: content for name, content in documents.items()})
+    for path in written:
+        print(path)
     return 0
 
 
@@ -113,18 +113,52 @@ def _check_writable(out: Path) -> None:
         raise OutputError(f"--out {out}: not a writable directory")
 
 
-def _write_atomically(path: Path, content: str) -> None:
-    """Write next to the target, then rename: readers see the old file or the new, never half."""
-    temporary = None
+def write_all_or_nothing(files: dict[Path, str]) -> list[Path]:
+    """Write every file to a temporary file beside its target, and only when all are written
+    rename them into place: a failure before that leaves every target as it was and no temporary
+    file behind; readers never see half a file."""
+    staged: list[tuple[str, Path]] = []
     try:
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        for path, content in files.items():
+            if path.is_dir():
+                raise OutputError(f"--out {path.parent}: {path.name} is a directory; nothing was written")
+            staged.append((_staged(path, content), path))
+    except BaseException:
+        for temporary, _ in staged:
+            _remove(temporary)
+        raise
+    for temporary, path in staged:
+        os.replace(temporary, path)
+    return [path for _, path in staged]
+
+
+def _staged(path: Path, content: str) -> str:
+    """A temporary file beside ``path`` holding ``content``, with the mode a plain write gives."""
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
             stream.write(content)
-        os.replace(temporary, path)
-    except OSError as error:
-        if temporary and os.path.exists(temporary):
-            os.unlink(temporary)
-        raise OutputError(f"--out {path.parent}: cannot write {path.name} ({error.strerror})") from None
+        os.chmod(temporary, 0o666 & ~_umask())
+    except BaseException as error:
+        _remove(temporary)
+        if isinstance(error, OSError):
+            raise OutputError(f"--out {path.parent}: cannot write {path.name} ({error.strerror}); "
+                              f"nothing was written") from None
+        raise
+    return temporary
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
+def _remove(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 if __name__ == "__main__":

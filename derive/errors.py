@@ -66,6 +66,10 @@ class OutputError(InputError):
     """An output directory or file that cannot be written."""
 
 
+class LimitReached(InputError):
+    """Work that would pass one of derive's limits (derive/limits.py): refused, not attempted."""
+
+
 class VerificationError(DeriveError, AssertionError):
     """A step whose two sides differ numerically."""
 

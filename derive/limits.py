@@ -14,5 +14,7 @@ MAX_EXPONENT = 64                # the largest numeric exponent
 MAX_RANK = 8                     # indices of one tensor
 MAX_EXPRESSION_SIZE = 20_000     # operations in one derived expression
 MAX_VALUES = 2**22               # numbers in one array during verification (32 MiB of float64)
+MAX_SAMPLED = 2_048              # values of one tensor at a sample point (more: size 1 in its largest axes)
+MAX_FINITE_DIFFERENCES = 4_096   # values one quantity is moved at, for one finite-difference Jacobian
 MAX_MESSAGE = 500                # characters of an error message
 MAX_QUOTE = 100                  # characters of user text quoted inside a message

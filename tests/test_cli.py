@@ -125,3 +125,51 @@ def test_console_script_builds_the_same_documents_under_another_hash_seed(built,
     written = {p.name: p.read_bytes() for p in sorted(out.iterdir())}
     assert sorted(process.stdout.splitlines()) == [str(out / name) for name in written]
     assert written == built
+
+
+def _snapshot(out):
+    return {p.name: (p.read_bytes() if p.is_file() else "a directory") for p in sorted(out.iterdir())}
+
+
+def test_a_build_whose_target_is_a_directory_writes_nothing(cli, one_line_error, build, tmp_path):
+    """Regression: documents before the directory in the list had already been replaced."""
+    out = tmp_path / "out"
+    build(out)
+    for path in out.glob("*.tex"):
+        path.write_text("old")
+    (out / "two-layer-tanh.md").unlink()
+    (out / "two-layer-tanh.md").mkdir()
+    before = _snapshot(out)
+    one_line_error(cli("build", "--out", str(out)), "two-layer-tanh.md is a directory")
+    assert _snapshot(out) == before
+
+
+def test_a_write_that_fails_part_way_leaves_everything_as_it_was(cli, one_line_error, tmp_path, monkeypatch):
+    """Regression: a full disk during the writes left some documents new and some old."""
+    import derive.cli as command
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "linear-mse.md").write_text("old md")
+    real = command._staged
+    calls = []
+
+    def full_disk(path, content):
+        calls.append(path)
+        if len(calls) == 3:
+            raise command.OutputError(f"--out {path.parent}: cannot write {path.name} (No space left on device)")
+        return real(path, content)
+    monkeypatch.setattr(command, "_staged", full_disk)
+    process = cli("build", str(EXAMPLES / "linear-mse.toml"), str(EXAMPLES / "batch-mean.toml"), "--out", str(out))
+    one_line_error(process, "No space left on device")
+    assert [p.name for p in out.iterdir()] == ["linear-mse.md"] and (out / "linear-mse.md").read_text() == "old md"
+
+
+def test_documents_get_the_mode_a_plain_write_gives(cli, tmp_path):
+    """Regression: rebuilt documents came out 0600, the temporary file's mode."""
+    out = tmp_path / "out"
+    previous = os.umask(0o022)
+    try:
+        assert cli("build", str(EXAMPLES / "linear-mse.toml"), "--out", str(out)).returncode == 0
+    finally:
+        os.umask(previous)
+    assert {oct(p.stat().st_mode & 0o777) for p in out.iterdir()} == {"0o644"}

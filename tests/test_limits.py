@@ -1,11 +1,13 @@
 """Input derive cannot handle in bounded time and memory is refused with one line naming the limit;
 each case here was found by fuzzing and crashed, hung or ran out of memory before its fix."""
+import math
 import os
 
 import pytest
 
-from derive import Derivation, SpecError
-from derive.limits import MAX_EQUATION_LENGTH, MAX_EXPONENT, MAX_NESTING, MAX_RANK
+from derive import DeriveError, Derivation, SpecError
+from derive.errors import LimitReached
+from derive.limits import MAX_EQUATION_LENGTH, MAX_EXPONENT, MAX_NESTING, MAX_RANK, MAX_SAMPLED
 
 MSE = {"type": "mse", "input": "o", "target": "t"}
 
@@ -82,3 +84,41 @@ def test_control_characters_in_a_path_are_escaped(tmp_path, cli, one_line_error)
     process = cli("build", str(tmp_path / "a\x1b[2Jb\x07.toml"), "--out", str(tmp_path))
     one_line_error(process, "no such file", r"a\x1b[2Jb\x07.toml")
     assert "\x1b" not in process.stderr and "\x07" not in process.stderr
+
+
+def test_a_network_undefined_at_random_inputs_is_a_verdict_not_a_warning(cli, spec_file, one_line_error):
+    path = spec_file('[[layers]]\ntype = "custom"\ndefine = "o[j] = x[j]**T"\n'
+                     '[loss]\ntype = "mse"\ninput = "o"\ntarget = "t"\n')
+    one_line_error(cli("build", str(path), "--out", str(path.parent / "out")), "'o' is not finite", code=3)
+
+
+def test_a_high_rank_tensor_is_sampled_within_the_budget():
+    """Regression: a tensor with many indices made verification allocate gigabytes."""
+    indices = ",".join(f"i{n}" for n in range(MAX_RANK))
+    sums = "".join(f"sum(i{n}, " for n in range(MAX_RANK))
+    derivation = Derivation.from_dict({
+        "layers": [{"type": "custom", "input": "x", "define": f"o[{indices}] = x[{indices}]*w[{indices}]"}],
+        "loss": {"type": "custom", "define": f"E = {sums}o[{indices}]" + ")" * MAX_RANK},
+        "derive": {"wrt": ["w"]}})
+    report = derivation.verify()
+    assert all(math.prod(sizes.values()) <= MAX_SAMPLED for sizes in report.sizes)
+
+
+def test_numpy_code_for_an_identity_matrix():
+    derivation = Derivation.from_dict({
+        "layers": [{"type": "custom", "define": "o[j,k] = x[j,k]*w[j,k]", "parameters": ["w"]}],
+        "loss": {"type": "custom", "define": "E = sum(j, sum(k, delta(j,k)*o[j,k]))"}})
+    assert derivation.numpy_code("o") == "np.eye(x.shape[0])"
+
+
+def test_a_numpy_function_names_the_arrays_it_misses(seed):
+    with pytest.raises(DeriveError, match="needs the arrays o, t, y; missing: t"):
+        seed.numpy_function("w")(y=[1.0, 2.0], o=[0.5, 0.5])
+
+
+def test_an_expression_that_grows_past_the_limit_stops_naming_where(monkeypatch):
+    import derive.rules.steps as steps
+    monkeypatch.setattr(steps, "MAX_EXPRESSION_SIZE", 30)
+    small_loss = {"type": "custom", "define": "E = sum(j, o[j])"}
+    with pytest.raises(LimitReached, match=r"layer 1 \(custom\), do/dx: the expression has grown past 30"):
+        Derivation.from_dict(network("o[j] = exp(x[j]*x[j]*x[j]/(1 + x[j]**2))", small_loss)).gradient("x")

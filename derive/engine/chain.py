@@ -54,7 +54,7 @@ def chain_rule(engine, name: str) -> Block:
                              variable=variable, loss=loss.lhs),
              SUBSTITUTE.step(sp.Add(*[link.substituted for link in links]),
                              blocks=[used for link in links for used in link.used])]
-    steps += simplify(steps[-1].expr, engine.context, engine.rules)
+    steps += simplify(steps[-1].expr, engine.context, engine.rules, f"d{loss.output}/d{name}")
     depends = tuple(dict.fromkeys(k for link in links for k in (*link.used, *link.referred)))
     return engine.store.add(Block(key, Partial(loss.lhs, variable), tuple(steps), None, depends))
 

@@ -33,13 +33,14 @@ def local_derivative(engine, layer: Layer, wrt: str, out_indices=None, wrt_indic
     lhs = (DirectPartial if direct else Partial)(output, variable)
 
     steps = [DEFINITION.step(sp.Derivative(definition, variable), output=output)]
-    before = simplify(definition, engine.context, BEFORE_DIFFERENTIATING)
+    where = f"{layer.where}, d{layer.output}/d{wrt}"
+    before = simplify(definition, engine.context, BEFORE_DIFFERENTIATING, where)
     steps += [type(s)(sp.Derivative(s.expr, variable), s.rule, s.detail) for s in before]
     if before:
         definition = before[-1].expr
     differentiated = sp.diff(definition, variable)
     steps.append(DIFFERENTIATE.step(differentiated, variable=variable, functions=_primitives_in(definition)))
-    steps += simplify(differentiated, engine.context, engine.rules)
+    steps += simplify(differentiated, engine.context, engine.rules, where)
     return engine.store.add(Block(key, lhs, tuple(steps), layer))
 
 

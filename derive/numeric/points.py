@@ -8,6 +8,7 @@ evaluated by central finite differences of the forward pass.
 from __future__ import annotations
 
 import itertools
+import math
 
 import numpy as np
 import sympy as sp
@@ -15,7 +16,9 @@ import sympy as sp
 from ..model.indices import index_range
 from ..model.network import Network, Role, Targets
 from ..model.partials import DirectPartial, Partial, indices_of, name_of
-from .evaluate import align, diagonal, evaluate
+from ..errors import LimitReached, VerificationError
+from ..limits import MAX_FINITE_DIFFERENCES, MAX_SAMPLED, MAX_VALUES
+from .evaluate import IndexEvaluator, diagonal
 
 FD_STEP = 1e-6              # times max(1, |x|)
 SEED = 20161
@@ -28,13 +31,17 @@ class Point:
         self.network, self.sizes, self.base = network, sizes, values
         self.values = forward(network, sizes, values)
         self._jacobians: dict = {}
+        for layer in network.equations:
+            if not np.all(np.isfinite(self.values[layer.output])):
+                raise VerificationError(
+                    f"{layer.where}: '{layer.output}' is not finite at randomly drawn inputs "
+                    f"(sizes {_sizes_text(sizes)}); the network must be defined where it is checked")
 
     def size(self, idx: sp.Idx) -> int:
         return int(index_range(idx).xreplace(self.sizes))
 
     def evaluate(self, expr, order: tuple = ()) -> np.ndarray:
-        array, axes = evaluate(expr, self.values, self.size, self.partial)
-        return align(array, axes, tuple(order), self.size)
+        return IndexEvaluator(self.values, self.size, self.partial, MAX_VALUES).aligned(expr, order)
 
     def partial(self, expr: Partial):
         """(array, axes) of a partial derivative in a step, by finite differences.
@@ -56,6 +63,9 @@ class Point:
         key = (numerator, denominator, total)
         if key not in self._jacobians:
             x = np.array(self.values[denominator], dtype=float)
+            if x.size > MAX_FINITE_DIFFERENCES:
+                raise LimitReached(f"checking d{numerator}/d{denominator} needs finite differences at {x.size} "
+                                   f"values of '{denominator}'; verification is limited to {MAX_FINITE_DIFFERENCES}")
             result = np.zeros(np.shape(self.values[numerator]) + x.shape)
             for position in np.ndindex(*x.shape):
                 shifted = []
@@ -72,8 +82,8 @@ class Point:
         if total:
             return forward(self.network, self.sizes, self.values, override={denominator: moved})[numerator]
         layer = self.network.defining(numerator)
-        array, axes = evaluate(layer.rhs, {**self.values, denominator: moved}, self.size, None)
-        return align(array, axes, layer.indices, self.size)
+        return IndexEvaluator({**self.values, denominator: moved}, self.size, None, MAX_VALUES).aligned(
+            layer.rhs, layer.indices)
 
 
 def forward(network: Network, sizes: dict, values: dict, override: dict | None = None) -> dict:
@@ -86,16 +96,30 @@ def forward(network: Network, sizes: dict, values: dict, override: dict | None =
     for layer in network.equations:
         if layer.output in override:
             continue
-        array, axes = evaluate(layer.rhs, result, size, None)
-        result[layer.output] = align(array, axes, layer.indices, size)
+        result[layer.output] = IndexEvaluator(result, size, None, MAX_VALUES).aligned(layer.rhs, layer.indices)
     return result
 
 
 def size_settings(network: Network) -> list[dict]:
+    """All sizes 2; then two mixed settings, so that a transposed index shows.  A tensor that
+    would hold more than MAX_SAMPLED values at a setting gets size 1 in its largest axes."""
     dims = network.dimensions
     ascending = dict(zip(dims, itertools.cycle((2, 3, 5, 4, 6, 7, 2, 3, 5, 4))))
     descending = dict(zip(dims, itertools.cycle((5, 3, 2, 4, 6, 3, 2, 5, 4, 3))))
-    return [{d: 2 for d in dims}, ascending, descending]
+    return [_within_budget(network, setting) for setting in ({d: 2 for d in dims}, ascending, descending)]
+
+
+def _within_budget(network: Network, sizes: dict) -> dict:
+    sizes = dict(sizes)
+    for tensor in network.tensors.values():
+        while math.prod(int(d.xreplace(sizes)) for d in tensor.dims) > MAX_SAMPLED:
+            largest = max(tensor.dims, key=lambda d: int(d.xreplace(sizes)))
+            sizes[largest] = 1
+    return sizes
+
+
+def _sizes_text(sizes: dict) -> str:
+    return ", ".join(f"{d} = {v}" for d, v in sizes.items())
 
 
 def sample(network: Network, sizes: dict, rng: np.random.Generator) -> dict:

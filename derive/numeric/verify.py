@@ -44,6 +44,8 @@ def check_block(block: Block, point: Point) -> int:
     previous, previous_exact = None, True
     for number, step in enumerate(block.steps):
         value = point.evaluate(step.expr, order)
+        if not np.all(np.isfinite(value)):
+            raise VerificationError(f"step {number + 1} ({step.rule}) of {block.lhs} is not finite at a sample point")
         # a line that still contains a derivative is itself evaluated by finite differences
         exact = not step.expr.has(Partial)
         rtol, atol = (STEP_TOLERANCE, STEP_TOLERANCE) if exact and previous_exact else (FD_RELATIVE, FD_TOLERANCE)
@@ -86,6 +88,11 @@ def verify(engine: Engine, names: list[str]) -> Report:
     """Check every block that the gradients with respect to ``names`` are derived from."""
     gradients = [engine.gradient_of(name) for name in names]
     blocks = engine.blocks_for(names)
+    with np.errstate(all="ignore"):  # what would warn is not finite, and is reported as such
+        return _verify(engine, names, gradients, blocks)
+
+
+def _verify(engine: Engine, names, gradients, blocks) -> Report:
     compared = 0
     with_matrix_form: set[str] = set()
     all_points = points(engine.network)

@@ -118,7 +118,7 @@ class NumpyPrinter(n.NodeVisitor):
         return "1"
 
     def visit_Identity(self, node):
-        raise ValueError("an identity matrix has no size in NumPy code")
+        return f"np.eye({self.sized(node.size)})"
 
     def visit_Transpose(self, node):
         return f"{self.atom(node.inner)}.T" if node.inner.rank == 2 else self.atom(node.inner)

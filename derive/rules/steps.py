@@ -12,10 +12,20 @@ from typing import Callable
 
 import sympy as sp
 
-from ..errors import UnfinishedSimplification
+from ..errors import LimitReached, UnfinishedSimplification
+from ..limits import MAX_EXPRESSION_SIZE
 from ..model.network import Layer, Targets
 
 MAX_STEPS = 40
+
+
+def check_size(expr, where: str) -> None:
+    """Stop a derivation whose expression has grown past MAX_EXPRESSION_SIZE nodes (counted
+    only up to the limit, so the check stays cheap)."""
+    for count, _ in enumerate(sp.preorder_traversal(expr)):
+        if count >= MAX_EXPRESSION_SIZE:
+            raise LimitReached(f"{where + ': ' if where else ''}the expression has grown past "
+                               f"{MAX_EXPRESSION_SIZE} terms and factors, derive's limit")
 
 
 @dataclass(frozen=True)
@@ -53,10 +63,14 @@ class StepKind:
         return Step(expr, self.name, detail)
 
 
-def simplify(expr, ctx: RuleContext, rules) -> list[Step]:
-    """Apply the first rule that changes the expression, again and again; return the steps."""
+def simplify(expr, ctx: RuleContext, rules, where: str = "") -> list[Step]:
+    """Apply the first rule that changes the expression, again and again; return the steps.
+
+    ``where`` names what is being simplified, for the error when an expression grows too large.
+    """
     steps: list[Step] = []
     seen = {expr}
+    check_size(expr, where)
     for _ in range(MAX_STEPS):
         for kind in rules:
             outcome = kind.rewrite(expr, ctx)
@@ -65,6 +79,7 @@ def simplify(expr, ctx: RuleContext, rules) -> list[Step]:
             new, detail = outcome
             if new == expr or new in seen:
                 continue
+            check_size(new, where)
             steps.append(kind.step(new, **detail))
             seen.add(new)
             expr = new
@@ -72,4 +87,5 @@ def simplify(expr, ctx: RuleContext, rules) -> list[Step]:
         else:
             return steps
     raise UnfinishedSimplification(
-        f"the rules were still changing the expression after {MAX_STEPS} steps; it reached {expr}")
+        f"{where + ': ' if where else ''}the rules were still changing the expression after {MAX_STEPS} steps; "
+        f"it reached {expr}")
