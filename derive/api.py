@@ -18,7 +18,7 @@ import numpy as np
 from .engine import Engine, Gradient
 from .errors import InputError, NotInNetwork
 from .matrix import NoMatrixForm, Node, in_layout, to_matrix
-from .model.network import Layout, Network, Targets
+from .model.network import Layout, Network, Targets, is_one_of
 from .model.partials import tensor_names
 from .numeric.evaluate import evaluate_aligned
 from .numeric.matrix import evaluate_matrix
@@ -63,7 +63,7 @@ class Derivation:
     def _layout(self, layout: str | None) -> Layout:
         if layout is None:
             return self.network.layout
-        if layout not in set(Layout):
+        if not is_one_of(layout, Layout):
             raise InputError(f"unknown layout '{layout}' (expected one of {', '.join(Layout)})")
         return Layout(layout)
 

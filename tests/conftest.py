@@ -28,8 +28,11 @@ REQUIRE_TOOLS = os.environ.get("DERIVE_REQUIRE_TOOLS") == "1"
 # Random inputs (hypothesis): a quick run locally, a thorough one in CI (.ci/run sets "ci").
 settings.register_profile("default", max_examples=40, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
-settings.register_profile("ci", max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("ci", max_examples=400, deadline=None, derandomize=True,
+                          suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+# The fuzz tests (test_fuzz.py): examples per category; CI runs 2000 (.ci/run), set more to run longer.
+FUZZ_EXAMPLES = int(os.environ.get("DERIVE_FUZZ_EXAMPLES", "25"))
 
 # Warnings Python does not show outside __main__: a user of the command would not see them.
 _HIDDEN_WARNINGS = (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning)

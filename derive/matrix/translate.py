@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from ..model.network import Layout
+from ..model.network import Layout, is_one_of
 from ..model.primitives import BY_FUNCTION
 from .nodes import (Add, Apply, Diag, Hadamard, Identity, Leaf, MatMul, Node, Ones, Power, Scalar, Scale,
                     SumAll)
@@ -214,6 +214,6 @@ def _put_first(term: Term, k) -> Term:
 
 def in_layout(node: Node, layout: Layout) -> Node:
     """Gradients have the shape of the variable (denominator layout) unless asked for Jacobians."""
-    if layout not in set(Layout):
+    if not is_one_of(layout, Layout):
         raise ValueError(f"unknown layout '{layout}' (expected one of {', '.join(Layout)})")
     return node.transposed() if layout == Layout.NUMERATOR else node

@@ -45,6 +45,11 @@ class Reduction(StrEnum):
 DIFFERENTIABLE = (Role.INPUT, Role.PARAMETER, Role.INTERMEDIATE)
 
 
+def is_one_of(value, choices: type[StrEnum]) -> bool:
+    """Is ``value`` (of any type, as read from a spec) one of the enum's values?"""
+    return isinstance(value, str) and value in choices._value2member_map_
+
+
 @dataclass(frozen=True)
 class Batch:
     """B samples through the same network: a leading sample index, and E summed or averaged."""

@@ -9,7 +9,7 @@ import sympy as sp
 from ..errors import InputError
 from ..limits import MAX_RANK
 from ..model.indices import NamePool, make_index
-from ..model.network import Batch, Layer, Layout, Network, Reduction, Role, Targets, Tensor
+from ..model.network import Batch, Layer, Layout, Network, Reduction, Role, Targets, Tensor, is_one_of
 from .equations import Equation, index_uses, rank_uses, to_sympy
 
 DIMENSION_NAMES = NamePool("mndhce", stem="N")
@@ -144,7 +144,7 @@ def _check_order(source: NetworkSource) -> None:
     for name in dict.fromkeys(source.wrt):
         if source.wrt.count(name) > 1:
             raise NetworkError("[derive].wrt", f"'{name}' is listed twice")
-    if source.targets not in set(Targets):
+    if not is_one_of(source.targets, Targets):
         raise NetworkError(f"{source.loss.where}.targets",
                            f"unknown targets '{source.targets}' (expected one of {', '.join(Targets)})")
 
@@ -246,6 +246,10 @@ def _network_inputs(source, ranks) -> tuple[str, ...]:
     """The first layer's declared input, or its only candidate; never a guess between several."""
     first = source.layers[0]
     if first.inputs:
+        used = {name for name, _ in rank_uses(first.equation)}
+        for name in first.inputs:
+            if name not in used:
+                raise NetworkError(f"{first.where}.input", f"the input '{name}' is not used by its equation")
         return first.inputs
     parameters = {name for layer in source.layers for name in layer.parameters}
     candidates = [name for name, rank in list(rank_uses(first.equation))[1:]

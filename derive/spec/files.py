@@ -7,9 +7,9 @@ import stat
 import tomllib
 from pathlib import Path
 
-from ..errors import SpecError
+from ..errors import SpecError, quote
 from ..limits import MAX_SPEC_BYTES
-from ..model.network import Batch, Layout, Network, Reduction, Targets
+from ..model.network import Batch, Layout, Network, Reduction, Targets, is_one_of
 from .assemble import LayerSource, NetworkError, NetworkSource, build_network
 from .equations import NAME, RESERVED, EquationError, parse_equation
 from .library import LAYERS, LOSSES, WEIGHT_LAYOUTS, layer_equation, loss_equation
@@ -71,8 +71,8 @@ def _source(data: dict, origin: str, slug: str) -> NetworkSource:
     derive = data.get("derive", {})
     _only(derive, {"wrt", "layout", "differential"}, "[derive]", origin)
     layout = derive.get("layout", "denominator")
-    if layout not in set(Layout):
-        raise SpecError(f"{origin}: [derive] field 'layout': unknown layout '{layout}' "
+    if not is_one_of(layout, Layout):
+        raise SpecError(f"{origin}: [derive] field 'layout': unknown layout {quote(str(layout))} "
                         f"(expected one of {', '.join(Layout)})")
     differential = derive.get("differential", False)
     if not isinstance(differential, bool):
@@ -102,7 +102,7 @@ def _batch(data: dict, origin: str) -> Batch | None:
     if not isinstance(size, str) or not NAME.match(size):
         raise SpecError(f"{origin}: [batch] field 'size': expected a name such as \"B\"")
     reduction = table.get("reduction", "mean")
-    if reduction not in set(Reduction):
+    if not is_one_of(reduction, Reduction):
         raise SpecError(f"{origin}: [batch] field 'reduction': expected \"mean\" or \"sum\"")
     return Batch(size, Reduction(reduction))
 
@@ -113,7 +113,7 @@ def _only(table: dict, allowed: set[str], where: str, origin: str = "") -> None:
     for key in table:
         if key not in allowed:
             place = f"{where} " if where else ""
-            raise SpecError(f"{origin}: {place}unknown field '{key}' (expected: {', '.join(sorted(allowed))})")
+            raise SpecError(f"{origin}: {place}unknown field {quote(key)} (expected: {', '.join(sorted(allowed))})")
 
 
 def _layer(entry, number: int, origin: str) -> LayerSource:
@@ -133,7 +133,7 @@ def _layer(entry, number: int, origin: str) -> LayerSource:
         return LayerSource(_label(entry, where, origin), _parse(text, where, "define", origin), where,
                            parameters, inputs)
     if kind not in LAYERS:
-        raise SpecError(f"{origin}: layer {number}: unknown layer type '{kind}' "
+        raise SpecError(f"{origin}: layer {number}: unknown layer type {quote(kind)} "
                         f"(known: {', '.join([*LAYERS, 'custom'])})")
     spec = LAYERS[kind]
     _only(entry, {"type", *spec.fields, *spec.optional}, where, origin)
@@ -156,8 +156,8 @@ def _loss(entry: dict, origin: str):
         raise SpecError(f"{origin}: [loss] field 'type': expected a string")
     where = f"[loss] ({kind})"
     targets = entry.get("targets", "unnormalized")
-    if not isinstance(targets, str) or targets not in set(Targets):
-        raise SpecError(f"{origin}: {where} field 'targets': unknown value '{targets}' "
+    if not is_one_of(targets, Targets):
+        raise SpecError(f"{origin}: {where} field 'targets': unknown value {quote(str(targets))} "
                         f"(expected one of {', '.join(Targets)})")
     if kind == "custom":
         _only(entry, {"type", "define", "target", "targets", "name"}, where, origin)
@@ -166,7 +166,7 @@ def _loss(entry: dict, origin: str):
         return LayerSource(_label(entry, where, origin), _parse(text, where, "define", origin), where), \
             target, targets
     if kind not in LOSSES:
-        raise SpecError(f"{origin}: [loss]: unknown loss type '{kind}' (known: {', '.join([*LOSSES, 'custom'])})")
+        raise SpecError(f"{origin}: [loss]: unknown loss type {quote(kind)} (known: {', '.join([*LOSSES, 'custom'])})")
     _only(entry, {"type", "input", "target", "targets"}, where, origin)
     fields = {name: _name_field(entry, name, where, origin) for name in LOSSES[kind].fields}
     text = loss_equation(kind, fields)
@@ -195,7 +195,7 @@ def _field(entry: dict, name: str, where: str, origin: str) -> str:
 def _name_field(entry: dict, name: str, where: str, origin: str) -> str:
     value = _field(entry, name, where, origin)
     if not NAME.match(value) or keyword.iskeyword(value) or value in RESERVED:
-        raise SpecError(f"{origin}: {where} field '{name}': '{value}' is not a valid name "
+        raise SpecError(f"{origin}: {where} field '{name}': {quote(value)} is not a valid name "
                         f"(letters and digits, starting with a letter; not a keyword or function name)")
     return value
 
