@@ -17,7 +17,7 @@ import numpy as np
 
 from .engine import Engine, Gradient
 from .errors import InputError, NotInNetwork
-from .matrix import NoMatrixForm, Node, in_layout, to_matrix
+from .matrix import Node, in_layout, matrix_form
 from .model.network import Layout, Network, Targets, is_one_of
 from .model.partials import tensor_names
 from .numeric.evaluate import evaluate_aligned
@@ -74,11 +74,8 @@ class Derivation:
         PyTorch and JAX) or "numerator" (the Jacobian layout: its transpose).
         """
         gradient = self.gradient(name)
-        try:
-            node = to_matrix(gradient.result, gradient.indices)
-        except NoMatrixForm:
-            return None
-        return in_layout(node, self._layout(layout))
+        node = matrix_form(gradient.result, gradient.indices)
+        return None if node is None else in_layout(node, self._layout(layout))
 
     def numpy_code(self, name: str, layout: str | None = None) -> str | None:
         """A NumPy expression (``np`` = numpy) for the whole gradient array, or None."""

@@ -83,6 +83,21 @@ EQUATIONS = st.tuples(st.lists(INDEX, max_size=2, unique=True), EXPRESSIONS).map
     lambda t: f"o[{','.join(t[0])}] = {t[1]}" if t[0] else f"o = {t[1]}")
 
 
+def _grammar(leaves, extra=()):
+    return st.recursive(leaves, lambda inner: st.one_of(
+        st.tuples(inner, st.sampled_from(["+", "-", "*", "/", "**"]), inner).map(lambda t: f"({t[0]} {t[1]} {t[2]})"),
+        inner.map(lambda a: f"-{a}"),
+        st.tuples(st.sampled_from([p.name for p in PRIMITIVES]), inner).map(lambda t: f"{t[0]}({t[1]})"),
+        *extra), max_leaves=10)
+
+
+# well formed: j is free, k summed, so most of these get through to derivation and verification
+_IN_K = _grammar(st.sampled_from(["x[k]", "w[k]", "x[j]", "delta(j,k)", "T", "2", "0.5"]))
+WELL_FORMED = st.builds(lambda e: f"o[j] = {e}", _grammar(
+    st.sampled_from(["x[j]", "w[j]", "T", "c", "1", "3", "0.25"]),
+    extra=(_IN_K.map(lambda body: f"sum(k, {body})"),)))
+
+
 def _mutated(text: str, edits) -> str:
     for position, replacement in edits:
         cut = position % (len(text) + 1)
@@ -101,7 +116,7 @@ LOSSES = st.sampled_from([{"type": "mse", "input": "o", "target": "t"},
 
 
 @FUZZ
-@given(equation=st.one_of(EQUATIONS, MUTATED_EQUATIONS, st.text(max_size=60)), loss=LOSSES,
+@given(equation=st.one_of(WELL_FORMED, WELL_FORMED, EQUATIONS, MUTATED_EQUATIONS, st.text(max_size=60)), loss=LOSSES,
        first=st.booleans())
 def test_equations_from_a_grammar(equation, loss, first):
     layers = [{"type": "custom", "define": equation, "input": "x"}]
@@ -149,7 +164,9 @@ def test_mutated_specs(data):
             spec["dimensions"] = data.draw(st.dictionaries(st.sampled_from(["x", "w", "o", "t", "q"]),
                                                            st.lists(st.sampled_from(["m", "n", "B", "9"]), max_size=3)))
         elif action == "wrt":
-            spec.setdefault("derive", {})["wrt"] = data.draw(st.lists(st.sampled_from(["w", "x", "o", "z", "t", "q"]),
+            if not isinstance(spec.get("derive"), dict):
+                spec["derive"] = {}
+            spec["derive"]["wrt"] = data.draw(st.lists(st.sampled_from(["w", "x", "o", "z", "t", "q"]),
                                                                        max_size=4))
     assert_result_or_one_clear_line(spec)
 

@@ -122,3 +122,16 @@ def test_an_expression_that_grows_past_the_limit_stops_naming_where(monkeypatch)
     small_loss = {"type": "custom", "define": "E = sum(j, o[j])"}
     with pytest.raises(LimitReached, match=r"layer 1 \(custom\), do/dx: the expression has grown past 30"):
         Derivation.from_dict(network("o[j] = exp(x[j]*x[j]*x[j]/(1 + x[j]**2))", small_loss)).gradient("x")
+
+
+@pytest.mark.parametrize("define", ["o[j] = -log(-1)*x[j]", "o[j] = (-1)**0.5*x[j]"])
+def test_numbers_that_are_not_real_are_refused(define):
+    """Found by fuzzing: log(-1) became I*pi, which nothing can evaluate."""
+    with pytest.raises(SpecError, match="is not real"):
+        Derivation.from_dict(network(define))
+
+
+def test_an_index_that_labels_no_axis_is_refused():
+    """Found by fuzzing: sum(j, delta(j,j)*T) gave j a range no array has (TypeError in verification)."""
+    with pytest.raises(SpecError, match="the range of index 'j' is unknown"):
+        Derivation.from_dict(network("o[i] = x[i] - sum(j, delta(j,j)*T)"))

@@ -24,6 +24,7 @@ class Engine:
         self.network = network
         self.rules = REWRITES if rules is None else tuple(rules)
         self.store = BlockStore()
+        self._gradients: dict[str, Gradient] = {}
         self.naming = IndexNaming(network)
         self.context = RuleContext(
             definitions=tuple(network.layers),
@@ -40,10 +41,12 @@ class Engine:
 
     def gradient_of(self, name: str) -> Gradient:
         """dE/d(name) with every block it needs; its result uses only the network's own names."""
-        block = self.gradient_block(name)
-        if (final := written_out(self, block)) is not None:
-            block = self.store.keep_written_out(final)
-        return Gradient(name, block, tuple(self._with_dependencies([block.key])))
+        if name not in self._gradients:
+            block = self.gradient_block(name)
+            if (final := written_out(self, block)) is not None:
+                block = self.store.keep_written_out(final)
+            self._gradients[name] = Gradient(name, block, tuple(self._with_dependencies([block.key])))
+        return self._gradients[name]
 
     def blocks_for(self, names) -> list[Block]:
         """Every block the gradients of ``names`` rest on, each once, in the form documents show."""

@@ -13,10 +13,12 @@ index form stands.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import sympy as sp
 
+from ..model.indices import free_indices
 from ..model.network import Layout, is_one_of
 from ..model.primitives import BY_FUNCTION
 from .nodes import (Add, Apply, Diag, Hadamard, Identity, Leaf, MatMul, Node, Ones, Power, Scalar, Scale,
@@ -36,6 +38,15 @@ class Term:
 
 
 # --- translation -------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=1024)
+def matrix_form(expr, order: tuple) -> Node | None:
+    """The matrix form of ``expr`` (see to_matrix), or None where it has none; computed once."""
+    try:
+        return to_matrix(expr, tuple(order))
+    except NoMatrixForm:
+        return None
 
 
 def to_matrix(expr, order: tuple) -> Node:
@@ -165,8 +176,8 @@ def _sum(expr: sp.Sum) -> Term:
         raise NoMatrixForm("a sum over several indices at once")
     (k, _, _), = expr.limits
     factors = list(sp.Mul.make_args(expr.function))
-    inside = [_translate(f) for f in factors if k in f.free_symbols]
-    outside = [_translate(f) for f in factors if k not in f.free_symbols]
+    inside = [_translate(f) for f in factors if k in free_indices(f)]
+    outside = [_translate(f) for f in factors if k not in free_indices(f)]
     vectors = [t.node for t in inside if t.axes == (k,)]
     matrices = [t for t in inside if len(t.axes) == 2]
     if len(vectors) + len(matrices) != len(inside):

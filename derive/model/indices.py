@@ -33,7 +33,10 @@ class NamePool:
         return NamePool(self.preferred, self.stem, self.exclude | set(names))
 
 
+@functools.lru_cache(maxsize=None)
 def make_index(name: str, dim: sp.Symbol) -> sp.Idx:
+    """The index ``name`` over ``dim``, one object for each (name, dim): equal indices are then
+    the same object, which keeps dictionary lookups keyed by them cheap."""
     return sp.Idx(sp.Symbol(name, integer=True), dim)
 
 
@@ -50,8 +53,15 @@ def bound_indices(expr) -> set[sp.Idx]:
     return {limit[0] for s in expr.atoms(sp.Sum) for limit in s.limits}
 
 
-def free_indices(expr) -> set[sp.Idx]:
-    return {s for s in expr.free_symbols if isinstance(s, sp.Idx)}
+@functools.lru_cache(maxsize=16384)
+def free_indices(expr) -> frozenset[sp.Idx]:
+    """The indices an expression leaves free (not summed over); cheaper than SymPy's free_symbols,
+    which rebuilds every Sum it meets."""
+    if isinstance(expr, sp.Idx):
+        return frozenset({expr})
+    if isinstance(expr, sp.Sum):
+        return free_indices(expr.function) - {limit[0] for limit in expr.limits}
+    return frozenset().union(*(free_indices(arg) for arg in expr.args))
 
 
 def index_names(exprs) -> set[str]:

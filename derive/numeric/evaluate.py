@@ -1,13 +1,15 @@
 """Index expressions evaluated on NumPy arrays: one array axis per free index, no element loops.
 
-``IndexEvaluator`` dispatches on the expression's class, one ``_<Class>`` method each, like a
-SymPy printer.  A ``budget`` caps the numbers any one array may hold (verification sets it), so
-an expression that would need more is refused before it is allocated.
+Each expression is compiled once (``compiled``: one closure per node, made by the function for
+its class, like a SymPy printer's ``_print_<Class>``) and then evaluated at any number of points
+without walking the SymPy tree again.  A ``budget`` caps the numbers any one array may hold
+(verification sets it), so an expression that would need more is refused before it is allocated.
 """
 from __future__ import annotations
 
 import functools
 import math
+from typing import Callable
 
 import numpy as np
 import sympy as sp
@@ -15,6 +17,8 @@ import sympy as sp
 from ..errors import LimitReached
 from ..model.partials import Partial
 from ..model.primitives import of as primitive_of
+
+Value = tuple[np.ndarray, tuple]  # an array and the index each of its axes stands for
 
 
 class IndexEvaluator:
@@ -24,70 +28,16 @@ class IndexEvaluator:
     def __init__(self, values: dict, size, partial=None, budget: int | None = None):
         self.values, self.size, self.partial, self.budget = values, size, partial, budget
 
-    def value(self, expr) -> tuple[np.ndarray, tuple]:
+    def value(self, expr) -> Value:
         """(array, axes): the value of ``expr`` with one array axis per free index, in ``axes`` order."""
-        if (primitive := primitive_of(expr)) is not None:
-            array, axes = self.value(expr.args[0])
-            return primitive.array(array), axes
-        method = _method_for(type(expr))
-        if method is None:
-            raise TypeError(f"cannot evaluate {type(expr).__name__} numerically")
-        return method(self, expr)
+        return compiled(expr)(self)
 
     def aligned(self, expr, order) -> np.ndarray:
         """The value as an array with one axis per index of ``order``, in that order."""
         array, axes = self.value(expr)
         return align(array, axes, tuple(order), self.size)
 
-    def _Indexed(self, expr):
-        return diagonal(np.asarray(self.values[str(expr.base.label)], dtype=float), tuple(expr.indices))
-
-    def _Symbol(self, expr):
-        return np.asarray(float(self.values[expr.name])), ()
-
-    def _Number(self, expr):  # 2, 1/2
-        return np.asarray(float(expr)), ()
-
-    _NumberSymbol = _Number  # e, pi
-
-    def _KroneckerDelta(self, expr):
-        first, second = expr.args
-        if first == second:
-            return np.asarray(1.0), ()
-        return np.eye(self.size(first)), (first, second)
-
-    def _Add(self, expr):
-        return self._combine([self.value(a) for a in expr.args], np.add)
-
-    def _Mul(self, expr):
-        return self._combine([self.value(a) for a in expr.args], np.multiply)
-
-    def _Pow(self, expr):
-        return self._combine([self.value(a) for a in expr.args], np.power)
-
-    def _Sum(self, expr):
-        array, axes = self.value(expr.function)
-        for idx, _, _ in expr.limits:
-            if idx in axes:
-                array, axes = array.sum(axis=axes.index(idx)), tuple(a for a in axes if a != idx)
-            else:
-                array = array * self.size(idx)
-        return array, axes
-
-    def _DiracDelta(self, expr):
-        # the derivative of a step (heaviside): zero wherever it is evaluated, since sample
-        # points are never exactly on its edge
-        array, axes = self.value(expr.args[0])
-        return np.zeros_like(array, dtype=float), axes
-
-    def _Derivative(self, expr):
-        # diff, not doit(): doit would also try to sum every Sum in closed form
-        return self.value(sp.diff(expr.expr, *expr.variables))
-
-    def _Partial(self, expr: Partial):
-        return self.partial(expr)
-
-    def _combine(self, parts, operation):
+    def combine(self, parts: list[Value], operation) -> Value:
         axes = tuple(dict.fromkeys(a for _, part_axes in parts for a in part_axes))
         if self.budget is not None and math.prod(self.size(a) for a in axes) > self.budget:
             raise LimitReached(f"checking this would need arrays of {math.prod(self.size(a) for a in axes)} "
@@ -99,14 +49,98 @@ class IndexEvaluator:
         return result, axes
 
 
-@functools.cache
-def _method_for(cls):
-    """The evaluator's method for a class: the nearest one along its MRO (DirectPartial -> _Partial)."""
-    return next((getattr(IndexEvaluator, f"_{c.__name__}") for c in cls.__mro__
-                 if hasattr(IndexEvaluator, f"_{c.__name__}")), None)
+Compiled = Callable[[IndexEvaluator], Value]
 
 
-def evaluate(expr, values: dict, size, partial=None):
+@functools.lru_cache(maxsize=16384)
+def compiled(expr) -> Compiled:
+    """A function of an IndexEvaluator that gives the value of ``expr``, made once per expression."""
+    if (primitive := primitive_of(expr)) is not None:
+        return _apply(primitive.array, compiled(expr.args[0]))
+    for cls in type(expr).__mro__:
+        if cls in _COMPILERS:
+            return _COMPILERS[cls](expr)
+    raise TypeError(f"cannot evaluate {type(expr).__name__} numerically")
+
+
+def _apply(function, inner: Compiled) -> Compiled:
+    def value(env):
+        array, axes = inner(env)
+        return function(array), axes
+    return value
+
+
+def _indexed(expr) -> Compiled:
+    name, indices = expr.base.label.name, tuple(expr.indices)
+    return lambda env: diagonal(np.asarray(env.values[name], dtype=float), indices)
+
+
+def _symbol(expr) -> Compiled:
+    return lambda env: (np.asarray(float(env.values[expr.name])), ())
+
+
+def _number(expr) -> Compiled:  # 2, 1/2, e, pi
+    constant = np.asarray(float(expr))
+    return lambda env: (constant, ())
+
+
+def _kronecker_delta(expr) -> Compiled:
+    first, second = expr.args
+    if first == second:
+        return lambda env: (np.asarray(1.0), ())
+    return lambda env: (np.eye(env.size(first)), (first, second))
+
+
+def _operation(operation):
+    def compile_(expr) -> Compiled:
+        parts = [compiled(arg) for arg in expr.args]
+        return lambda env: env.combine([part(env) for part in parts], operation)
+    return compile_
+
+
+def _sum(expr) -> Compiled:
+    body, summed = compiled(expr.function), [limit[0] for limit in expr.limits]
+
+    def value(env):
+        array, axes = body(env)
+        for idx in summed:
+            if idx in axes:
+                array, axes = array.sum(axis=axes.index(idx)), tuple(a for a in axes if a != idx)
+            else:
+                array = array * env.size(idx)
+        return array, axes
+    return value
+
+
+def _dirac_delta(expr) -> Compiled:
+    # the derivative of a step (heaviside): zero wherever it is evaluated, since sample points
+    # are never exactly on its edge
+    inner = compiled(expr.args[0])
+
+    def value(env):
+        array, axes = inner(env)
+        return np.zeros_like(array, dtype=float), axes
+    return value
+
+
+def _derivative(expr) -> Compiled:
+    # diff, not doit(): doit would also try to sum every Sum in closed form
+    return compiled(sp.diff(expr.expr, *expr.variables))
+
+
+def _partial(expr) -> Compiled:
+    return lambda env: env.partial(expr)
+
+
+_COMPILERS = {
+    sp.Indexed: _indexed, sp.Symbol: _symbol, sp.Number: _number, sp.NumberSymbol: _number,
+    sp.KroneckerDelta: _kronecker_delta, sp.Add: _operation(np.add), sp.Mul: _operation(np.multiply),
+    sp.Pow: _operation(np.power), sp.Sum: _sum, sp.DiracDelta: _dirac_delta, sp.Derivative: _derivative,
+    Partial: _partial,
+}
+
+
+def evaluate(expr, values: dict, size, partial=None) -> Value:
     """(array, axes) of ``expr``; see IndexEvaluator."""
     return IndexEvaluator(values, size, partial).value(expr)
 
@@ -127,13 +161,11 @@ def diagonal(array, indices):
 
 
 def _broadcast(array, axes, target):
-    order = [axes.index(a) for a in target if a in axes]
+    position = {a: n for n, a in enumerate(axes)}  # by hash: SymPy's == on indices is slow
+    order = [position[a] for a in target if a in position]
     array = np.transpose(array, order) if order else array
-    shape = []
     present = iter(array.shape)
-    for a in target:
-        shape.append(next(present) if a in axes else 1)
-    return np.reshape(array, shape)
+    return np.reshape(array, [next(present) if a in position else 1 for a in target])
 
 
 def align(array, axes, order, size) -> np.ndarray:

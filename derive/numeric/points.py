@@ -7,6 +7,7 @@ evaluated by central finite differences of the forward pass.
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 
@@ -29,8 +30,10 @@ class Point:
 
     def __init__(self, network: Network, sizes: dict, values: dict):
         self.network, self.sizes, self.base = network, sizes, values
+        self._sizes: dict = {}
         self.values = forward(network, sizes, values)
         self._jacobians: dict = {}
+        self._depends: dict[str, set[str]] = {}
         for layer in network.equations:
             if not np.all(np.isfinite(self.values[layer.output])):
                 raise VerificationError(
@@ -38,7 +41,9 @@ class Point:
                     f"(sizes {_sizes_text(sizes)}); the network must be defined where it is checked")
 
     def size(self, idx: sp.Idx) -> int:
-        return int(index_range(idx).xreplace(self.sizes))
+        if idx not in self._sizes:
+            self._sizes[idx] = int(index_range(idx).xreplace(self.sizes))
+        return self._sizes[idx]
 
     def evaluate(self, expr, order: tuple = ()) -> np.ndarray:
         return IndexEvaluator(self.values, self.size, self.partial, MAX_VALUES).aligned(expr, order)
@@ -78,23 +83,37 @@ class Point:
             self._jacobians[key] = result
         return self._jacobians[key]
 
+    def _downstream(self, name: str) -> set[str]:
+        """The layer outputs that change when ``name`` does."""
+        if name not in self._depends:
+            changed = {name}
+            for layer in self.network.equations:
+                if any(layer.uses(n) for n in changed):
+                    changed.add(layer.output)
+            self._depends[name] = changed - {name}
+        return self._depends[name]
+
     def _value_with(self, numerator: str, denominator: str, moved: np.ndarray, total: bool):
         if total:
-            return forward(self.network, self.sizes, self.values, override={denominator: moved})[numerator]
+            return forward(self.network, self.sizes, self.values, override={denominator: moved},
+                           only=self._downstream(denominator))[numerator]
         layer = self.network.defining(numerator)
         return IndexEvaluator({**self.values, denominator: moved}, self.size, None, MAX_VALUES).aligned(
             layer.rhs, layer.indices)
 
 
-def forward(network: Network, sizes: dict, values: dict, override: dict | None = None) -> dict:
-    """All quantities of the network from its free ones; names in ``override`` are held fixed."""
+def forward(network: Network, sizes: dict, values: dict, override: dict | None = None,
+            only: set[str] | None = None) -> dict:
+    """All quantities of the network from its free ones; names in ``override`` are held fixed.
+    With ``only``, just those layer outputs are computed again (the rest are taken from ``values``)."""
     override = override or {}
     result = {**values, **override}
 
+    @functools.cache
     def size(idx):
         return int(index_range(idx).xreplace(sizes))
     for layer in network.equations:
-        if layer.output in override:
+        if layer.output in override or (only is not None and layer.output not in only):
             continue
         result[layer.output] = IndexEvaluator(result, size, None, MAX_VALUES).aligned(layer.rhs, layer.indices)
     return result

@@ -8,6 +8,8 @@ are made from the primitive table at the bottom of this file.
 """
 from __future__ import annotations
 
+import functools
+
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.str import StrPrinter
@@ -211,14 +213,18 @@ _LATEX_INLINE = IndexLatexPrinter(inline=True)
 _TEXT = IndexTextPrinter()
 
 
+# printing is a pure function of the expression, and documents print the same lines many times
+@functools.lru_cache(maxsize=8192)
 def latex(expr) -> str:
     return _LATEX.doprint(signs_out_of_sums(expr))
 
 
+@functools.lru_cache(maxsize=4096)
 def latex_inline(expr) -> str:
     """For running text and headings: d/dx as a slash, short fractions folded."""
     return _LATEX_INLINE.doprint(signs_out_of_sums(expr))
 
 
+@functools.lru_cache(maxsize=8192)
 def text(expr) -> str:
     return _TEXT.doprint(signs_out_of_sums(expr))

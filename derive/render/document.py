@@ -10,7 +10,7 @@ import math
 import sympy as sp
 
 from ..engine import Block, BlockKey, Engine, Gradient
-from ..matrix import NoMatrixForm, in_layout, to_matrix
+from ..matrix import in_layout, matrix_form
 from ..model.network import Layer, Layout, Network, Role
 from ..model.partials import Partial
 from ..model.primitives import Primitive
@@ -64,10 +64,7 @@ def _matrix_forms(network: Network, gradients: list[Gradient], layout: Layout) -
     for gradient in gradients:
         tensor = network.tensors[gradient.wrt]
         variable = matrix_name_tex(gradient.wrt, len(tensor.dims))
-        try:
-            denominator = to_matrix(gradient.result, gradient.indices)
-        except NoMatrixForm:
-            denominator = None
+        denominator = matrix_form(gradient.result, gradient.indices)
         node = None if denominator is None else in_layout(denominator, layout)
         rows.append({
             "lhs": rf"\frac{{\partial {latex(network.loss.lhs)}}}{{\partial {variable}}}",

@@ -255,7 +255,7 @@ def split_sum(expr, ctx):
 
     def helps(term, indices):
         factors = sp.Mul.make_args(term)
-        return any(_delta_on(f, idx) is not None or (idx not in f.free_symbols and not f.is_Number)
+        return any(_delta_on(f, idx) is not None or (idx not in free_indices(f) and not f.is_Number)
                    for f in factors for idx in indices)
 
     def visit(node):
@@ -278,10 +278,10 @@ def pull_out_constant(expr, ctx):
         if not isinstance(node, sp.Sum):
             return None
         body, indices = _sum_parts(node)
-        constant = [f for f in sp.Mul.make_args(body) if not set(indices) & f.free_symbols]
+        constant = [f for f in sp.Mul.make_args(body) if not set(indices) & free_indices(f)]
         if not constant or constant == [sp.S.One]:
             return None
-        varying = [f for f in sp.Mul.make_args(body) if set(indices) & f.free_symbols]
+        varying = [f for f in sp.Mul.make_args(body) if set(indices) & free_indices(f)]
         pulled.append(sp.Mul(*constant))
         return sp.Mul(*constant) * sp.Sum(sp.Mul(*varying), *node.limits)
     new = rewrite(expr, visit)

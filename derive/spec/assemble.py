@@ -6,7 +6,7 @@ from dataclasses import dataclass, field, replace
 
 import sympy as sp
 
-from ..errors import InputError
+from ..errors import InputError, quote
 from ..limits import MAX_RANK
 from ..model.indices import NamePool, make_index
 from ..model.network import Batch, Layer, Layout, Network, Reduction, Role, Targets, Tensor, is_one_of
@@ -92,7 +92,10 @@ def build_network(source: NetworkSource) -> Network:
             return make_index(scope[-1], dims[slot])
         indices, rhs = to_sympy(layer.equation, index_for)
         if rhs.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
-            raise NetworkError(layer.where, f"'{layer.equation.text}' divides by zero or is not finite")
+            raise NetworkError(layer.where, f"{quote(layer.equation.text)} divides by zero or is not finite")
+        if rhs.has(sp.I):
+            raise NetworkError(layer.where, f"{quote(layer.equation.text)} is not real (its numbers give an "
+                                            f"imaginary part, as log(-1) or (-1)**0.5 do)")
         if source.batch is not None:  # the B in E = sum(s, ...)/B is the batch size itself
             batch_dim = next(d for d in dims.values() if d.name == source.batch.size)
             rhs = rhs.xreplace({sp.Symbol(source.batch.size): batch_dim})
@@ -209,9 +212,10 @@ def _dimension_symbols(source, layers, classes, ranks, per_sample=frozenset()) -
                 if root not in dims:
                     dims[root] = sp.Symbol(declared.get(root) or next(pool), integer=True, positive=True)
     for key in list(classes.parent):
-        root = classes.find(key)
-        if root not in dims:  # an index that touches no tensor axis (e.g. only a delta)
-            dims[root] = sp.Symbol(next(pool), integer=True, positive=True)
+        if classes.find(key) not in dims and key[0] == "scope":  # sum(j, delta(j,j)): j labels no axis
+            layer = layers[key[1]]
+            raise NetworkError(layer.where, f"the range of index '{key[2][-1]}' is unknown: it labels no "
+                                            f"tensor's axis in {quote(layer.equation.text)}")
     return dims
 
 
