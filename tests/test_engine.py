@@ -153,3 +153,13 @@ def test_sixteen_tanh_layers_one_after_another_derive_with_one_factor_each(after
     result = text(derivation.gradient("h0").result)
     assert all(f"(1 - h{level}[" in result for level in range(1, 17))
     assert len(result) < 1000
+
+
+def test_a_quantity_that_does_not_reach_the_loss_has_gradient_zero():
+    """Found by fuzzing: finite differences of a loss the moved quantity does not reach."""
+    derivation = Derivation.from_dict({
+        "layers": [{"type": "affine", "input": "x", "output": "z", "weight": "w0"},
+                   {"type": "custom", "define": "o[j] = w[j]", "parameters": ["w"]}],
+        "loss": {"type": "mse", "input": "o", "target": "t"}})
+    derivation.verify()
+    assert text(derivation.gradient("w0").result) == "0" and text(derivation.gradient("w").result) == "o[j] - t[j]"

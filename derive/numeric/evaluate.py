@@ -21,12 +21,21 @@ from ..model.primitives import of as primitive_of
 Value = tuple[np.ndarray, tuple]  # an array and the index each of its axes stands for
 
 
+PROBE = sp.Idx(sp.Symbol("probe", integer=True), sp.Symbol("probes", integer=True, positive=True))
+
+
 class IndexEvaluator:
     """``size(idx)`` gives an index's range; ``partial(Partial)`` evaluates an unevaluated
-    derivative (by finite differences); ``budget`` caps the size of every array."""
+    derivative (by finite differences); ``budget`` caps the size of every array.
 
-    def __init__(self, values: dict, size, partial=None, budget: int | None = None):
-        self.values, self.size, self.partial, self.budget = values, size, partial, budget
+    ``probed`` names quantities whose arrays carry one more, leading axis of ``probes`` copies
+    (the PROBE index): finite differences move all their values at once through one evaluation.
+    """
+
+    def __init__(self, values: dict, size, partial=None, budget: int | None = None,
+                 probed: frozenset = frozenset(), probes: int = 0):
+        self.values, self.partial, self.budget, self.probed = values, partial, budget, probed
+        self.size = size if not probed else (lambda idx: probes if idx is PROBE else size(idx))
 
     def value(self, expr) -> Value:
         """(array, axes): the value of ``expr`` with one array axis per free index, in ``axes`` order."""
@@ -72,11 +81,21 @@ def _apply(function, inner: Compiled) -> Compiled:
 
 def _indexed(expr) -> Compiled:
     name, indices = expr.base.label.name, tuple(expr.indices)
-    return lambda env: diagonal(np.asarray(env.values[name], dtype=float), indices)
+
+    def value(env):
+        axes = (PROBE, *indices) if name in env.probed else indices
+        return diagonal(np.asarray(env.values[name], dtype=float), axes)
+    return value
 
 
 def _symbol(expr) -> Compiled:
-    return lambda env: (np.asarray(float(env.values[expr.name])), ())
+    name = expr.name
+
+    def value(env):
+        if name in env.probed:
+            return np.asarray(env.values[name], dtype=float), (PROBE,)
+        return np.asarray(float(env.values[name])), ()
+    return value
 
 
 def _number(expr) -> Compiled:  # 2, 1/2, e, pi

@@ -19,7 +19,9 @@ from ..model.network import Network, Role, Targets
 from ..model.partials import DirectPartial, Partial, indices_of, name_of
 from ..errors import LimitReached, VerificationError
 from ..limits import MAX_FINITE_DIFFERENCES, MAX_SAMPLED, MAX_VALUES
-from .evaluate import IndexEvaluator, diagonal
+
+MAX_PROBE_VALUES = 2**16  # numbers per quantity in one batched finite-difference pass
+from .evaluate import PROBE, IndexEvaluator, diagonal
 
 FD_STEP = 1e-6              # times max(1, |x|)
 SEED = 20161
@@ -71,16 +73,22 @@ class Point:
             if x.size > MAX_FINITE_DIFFERENCES:
                 raise LimitReached(f"checking d{numerator}/d{denominator} needs finite differences at {x.size} "
                                    f"values of '{denominator}'; verification is limited to {MAX_FINITE_DIFFERENCES}")
-            result = np.zeros(np.shape(self.values[numerator]) + x.shape)
-            for position in np.ndindex(*x.shape):
-                shifted = []
-                step = FD_STEP * max(1.0, abs(x[position]))
-                for sign in (1.0, -1.0):
-                    moved = x.copy()
-                    moved[position] += sign * step
-                    shifted.append(self._value_with(numerator, denominator, moved, total))
-                result[(Ellipsis, *position)] = (shifted[0] - shifted[1]) / (2 * step)
-            self._jacobians[key] = result
+            # every value of x moved up and down by its own step: 2 x.size copies of x, evaluated
+            # together along a leading probe axis, in chunks that keep the arrays within budget
+            flat, steps = x.reshape(-1), FD_STEP * np.maximum(1.0, np.abs(x.reshape(-1)))
+            chunk = max(1, MAX_PROBE_VALUES // (2 * self._largest))
+            columns = []
+            for start in range(0, flat.size, chunk):
+                positions = np.arange(start, min(start + chunk, flat.size))
+                moved = np.repeat(flat[None, :], 2 * len(positions), axis=0)
+                moved[0::2][np.arange(len(positions)), positions] += steps[positions]
+                moved[1::2][np.arange(len(positions)), positions] -= steps[positions]
+                shifted = self._values_with(numerator, denominator, moved.reshape((-1, *x.shape)), total)
+                difference = (shifted[0::2] - shifted[1::2]) / (2 * steps[positions]).reshape(
+                    -1, *([1] * (shifted.ndim - 1)))
+                columns.append(difference)
+            jacobian = np.concatenate(columns).reshape(x.shape + np.shape(self.values[numerator]))
+            self._jacobians[key] = np.moveaxis(jacobian, list(range(x.ndim)), list(range(-x.ndim, 0)))
         return self._jacobians[key]
 
     def _downstream(self, name: str) -> set[str]:
@@ -93,21 +101,34 @@ class Point:
             self._depends[name] = changed - {name}
         return self._depends[name]
 
-    def _value_with(self, numerator: str, denominator: str, moved: np.ndarray, total: bool):
+    def _values_with(self, numerator: str, denominator: str, moved: np.ndarray, total: bool) -> np.ndarray:
+        """The numerator for each copy of the denominator in ``moved`` (its leading axis)."""
+        probes = len(moved)
         if total:
-            return forward(self.network, self.sizes, self.values, override={denominator: moved},
-                           only=self._downstream(denominator))[numerator]
+            downstream = self._downstream(denominator)
+            value = forward(self.network, self.sizes, self.values, override={denominator: moved},
+                            only=downstream, probes=probes)[numerator]
+            # a quantity the denominator does not reach is the same in every copy
+            return value if numerator in downstream else np.broadcast_to(value, (probes, *np.shape(value)))
         layer = self.network.defining(numerator)
-        return IndexEvaluator({**self.values, denominator: moved}, self.size, None, MAX_VALUES).aligned(
-            layer.rhs, layer.indices)
+        evaluator = IndexEvaluator({**self.values, denominator: moved}, self.size, None, MAX_VALUES,
+                                   frozenset({denominator}), probes)
+        return evaluator.aligned(layer.rhs, (PROBE, *layer.indices))
+
+    @functools.cached_property
+    def _largest(self) -> int:
+        return max([int(np.size(v)) for v in self.values.values()] + [1])
 
 
 def forward(network: Network, sizes: dict, values: dict, override: dict | None = None,
-            only: set[str] | None = None) -> dict:
+            only: set[str] | None = None, probes: int = 0) -> dict:
     """All quantities of the network from its free ones; names in ``override`` are held fixed.
-    With ``only``, just those layer outputs are computed again (the rest are taken from ``values``)."""
+    With ``only``, just those layer outputs are computed again (the rest are taken from ``values``).
+    With ``probes``, the arrays in ``override`` hold that many copies along a leading axis, and so
+    do the outputs computed again."""
     override = override or {}
     result = {**values, **override}
+    probed = set(override) if probes else set()
 
     @functools.cache
     def size(idx):
@@ -115,7 +136,11 @@ def forward(network: Network, sizes: dict, values: dict, override: dict | None =
     for layer in network.equations:
         if layer.output in override or (only is not None and layer.output not in only):
             continue
-        result[layer.output] = IndexEvaluator(result, size, None, MAX_VALUES).aligned(layer.rhs, layer.indices)
+        evaluator = IndexEvaluator(result, size, None, MAX_VALUES, frozenset(probed), probes)
+        axes = (PROBE, *layer.indices) if probes else layer.indices
+        result[layer.output] = evaluator.aligned(layer.rhs, axes)
+        if probes:
+            probed.add(layer.output)
     return result
 
 
