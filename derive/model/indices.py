@@ -66,10 +66,14 @@ def free_indices(expr) -> frozenset[sp.Idx]:
 
 def index_names(exprs) -> set[str]:
     """Every index name, free or summed, that the expressions use."""
-    found: set[str] = set()
-    for expr in exprs:
-        found |= {i.name for i in free_indices(expr)} | {i.name for i in bound_indices(expr)}
-    return found
+    return set().union(*(_index_names(expr) for expr in exprs))
+
+
+@functools.lru_cache(maxsize=16384)
+def _index_names(expr) -> frozenset[str]:
+    if isinstance(expr, sp.Idx):
+        return frozenset({expr.name})
+    return frozenset().union(*(_index_names(arg) for arg in expr.args))
 
 
 def rename_bound(expr, taken: set[str], pool):
@@ -84,19 +88,20 @@ def rename_bound(expr, taken: set[str], pool):
     def visit(node):
         if isinstance(node, sp.Sum):
             body = visit(node.function)
-            limits = []
+            limits, changed = [], body is not node.function
             for idx, lo, hi in node.limits:
                 if idx.name in taken:
                     used = taken | index_names([body]) | {limit[0].name for limit in node.limits}
                     names = pool(index_range(idx)) if callable(pool) else pool
                     fresh = make_index(names.first_free(used), index_range(idx))
                     body = body.xreplace({idx: fresh})
-                    idx = fresh
+                    idx, changed = fresh, True
                 taken.add(idx.name)
                 limits.append((idx, lo, idx.upper))
-            return sp.Sum(body, *limits)
+            return sp.Sum(body, *limits) if changed else node
         if node.args and not isinstance(node, (sp.Indexed, sp.Idx)):
-            return node.func(*[visit(a) for a in node.args])
+            args = [visit(a) for a in node.args]
+            return node.func(*args) if any(a is not b for a, b in zip(args, node.args)) else node
         return node
 
     return visit(expr)
@@ -104,6 +109,11 @@ def rename_bound(expr, taken: set[str], pool):
 
 def rename_free(expr, mapping: dict):
     """Rename several indices at once (j -> k and k -> j must not collide)."""
+    mapping = {old: new for old, new in mapping.items() if old != new}
+    if not mapping:
+        return expr
+    if not set(mapping.values()) & set(mapping):  # no chain j -> k -> ...: one pass will do
+        return expr.xreplace(mapping)
     temporary = {old: sp.Idx(sp.Dummy(old.name, integer=True), old.upper + 1) for old in mapping}
     expr = expr.xreplace(temporary)
     return expr.xreplace({temporary[old]: new for old, new in mapping.items()})
