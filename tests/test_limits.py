@@ -135,3 +135,29 @@ def test_an_index_that_labels_no_axis_is_refused():
     """Found by fuzzing: sum(j, delta(j,j)*T) gave j a range no array has (TypeError in verification)."""
     with pytest.raises(SpecError, match="the range of index 'j' is unknown"):
         Derivation.from_dict(network("o[i] = x[i] - sum(j, delta(j,j)*T)"))
+
+
+def test_a_declared_input_the_equation_does_not_use_is_refused():
+    """Regression: a custom first layer 'z = g' with input = "x" ended in KeyError: 'x'."""
+    with pytest.raises(SpecError, match="the input 'x' is not used by its equation"):
+        Derivation.from_dict({"layers": [{"type": "custom", "define": "z = g", "input": "x"}],
+                              "loss": {"type": "custom", "define": "E = z"}})
+
+
+def test_a_hundred_nested_functions_are_refused_at_once():
+    with pytest.raises(SpecError, match="nested more than"):
+        Derivation.from_dict(network("o[j] = " + "tanh(" * 100 + "x[j]" + ")" * 100))
+
+
+def test_a_network_of_110_layers_is_built():
+    """Regression: 110 layers ran out of dimension names (StopIteration)."""
+    from derive.spec import deep_tanh_network
+    derivation = Derivation.from_dict(deep_tanh_network(55))
+    assert len(derivation.network.layers) == 112 and len(derivation.network.dimensions) == 57
+
+
+def test_an_error_about_a_huge_field_is_one_short_line(cli, spec_file, one_line_error):
+    path = spec_file('title = "t"\n[[layers]]\ntype = "' + "q" * 20000 + '"\n[loss]\ntype = "mse"\n')
+    process = cli("build", str(path), "--out", str(path.parent / "out"))
+    one_line_error(process, "unknown layer type")
+    assert len(process.stderr) < 600
