@@ -12,7 +12,6 @@ import signal
 import tomllib
 import warnings
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -131,7 +130,8 @@ def test_equations_from_a_grammar(equation, loss, first):
 
 BASES = [tomllib.loads(path.read_text()) for path in SPECS]
 JUNK = st.one_of(st.none(), st.booleans(), st.integers(-2, 10**20), st.floats(), st.text(max_size=12),
-                 st.lists(st.text(max_size=5), max_size=3), st.dictionaries(st.text(max_size=5), st.integers(), max_size=2),
+                 st.lists(st.text(max_size=5), max_size=3),
+                 st.dictionaries(st.text(max_size=5), st.integers(), max_size=2),
                  st.sampled_from(["x", "o", "t", "z1", "a1", "E", "custom", "tanh", "softmax", "one_hot", "B",
                                   "mean", "numerator", "o[j] = o[j]", "E = T"]))
 

@@ -45,3 +45,15 @@ def test_every_example_passes_the_step_verifier(example, matches_finite_differen
     assert report.steps_checked > 0 and report.values_compared > 0
     for gradient in example.gradients():
         assert matches_finite_differences(example.network, gradient)
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 100])
+def test_central_differences_of_a_known_function_in_any_chunks(chunk):
+    import numpy as np
+    from derive.numeric.points import central_differences
+    x = np.array([[0.3, -1.2, 2.0], [0.7, 0.1, -0.4]])
+    jacobian = central_differences(x, lambda copies: np.sin(copies).sum(axis=2), chunk)  # f_a = sum_b sin x_ab
+    expected = np.zeros((2, 2, 3))
+    for a in range(2):
+        expected[a, a, :] = np.cos(x[a])
+    assert np.allclose(jacobian, expected, atol=1e-8)

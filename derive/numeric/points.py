@@ -14,16 +14,15 @@ import math
 import numpy as np
 import sympy as sp
 
+from ..errors import LimitReached, VerificationError
+from ..limits import MAX_FINITE_DIFFERENCES, MAX_SAMPLED, MAX_VALUES
 from ..model.indices import index_range
 from ..model.network import Network, Role, Targets
 from ..model.partials import DirectPartial, Partial, indices_of, name_of
-from ..errors import LimitReached, VerificationError
-from ..limits import MAX_FINITE_DIFFERENCES, MAX_SAMPLED, MAX_VALUES
-
-MAX_PROBE_VALUES = 2**16  # numbers per quantity in one batched finite-difference pass
 from .evaluate import PROBE, IndexEvaluator, diagonal
 
 FD_STEP = 1e-6              # times max(1, |x|)
+MAX_PROBE_VALUES = 2**16    # numbers per quantity in one batched finite-difference pass
 SEED = 20161
 
 
@@ -73,22 +72,9 @@ class Point:
             if x.size > MAX_FINITE_DIFFERENCES:
                 raise LimitReached(f"checking d{numerator}/d{denominator} needs finite differences at {x.size} "
                                    f"values of '{denominator}'; verification is limited to {MAX_FINITE_DIFFERENCES}")
-            # every value of x moved up and down by its own step: 2 x.size copies of x, evaluated
-            # together along a leading probe axis, in chunks that keep the arrays within budget
-            flat, steps = x.reshape(-1), FD_STEP * np.maximum(1.0, np.abs(x.reshape(-1)))
             chunk = max(1, MAX_PROBE_VALUES // (2 * self._largest))
-            columns = []
-            for start in range(0, flat.size, chunk):
-                positions = np.arange(start, min(start + chunk, flat.size))
-                moved = np.repeat(flat[None, :], 2 * len(positions), axis=0)
-                moved[0::2][np.arange(len(positions)), positions] += steps[positions]
-                moved[1::2][np.arange(len(positions)), positions] -= steps[positions]
-                shifted = self._values_with(numerator, denominator, moved.reshape((-1, *x.shape)), total)
-                difference = (shifted[0::2] - shifted[1::2]) / (2 * steps[positions]).reshape(
-                    -1, *([1] * (shifted.ndim - 1)))
-                columns.append(difference)
-            jacobian = np.concatenate(columns).reshape(x.shape + np.shape(self.values[numerator]))
-            self._jacobians[key] = np.moveaxis(jacobian, list(range(x.ndim)), list(range(-x.ndim, 0)))
+            self._jacobians[key] = central_differences(
+                x, lambda copies: self._values_with(numerator, denominator, copies, total), chunk)
         return self._jacobians[key]
 
     def _downstream(self, name: str) -> set[str]:
@@ -118,6 +104,28 @@ class Point:
     @functools.cached_property
     def _largest(self) -> int:
         return max([int(np.size(v)) for v in self.values.values()] + [1])
+
+
+def central_differences(x: np.ndarray, values_at, chunk: int) -> np.ndarray:
+    """df/dx at x, axes f's then x's, where ``values_at(copies)`` gives f for a stack of copies of x.
+
+    Every value of x is moved up and down by its own step, chunk values at a time: 2 * chunk
+    copies of x go through one evaluation, along their leading axis.
+    """
+    flat = x.reshape(-1)
+    steps = FD_STEP * np.maximum(1.0, np.abs(flat))
+    columns = []
+    for start in range(0, flat.size, chunk):
+        positions = np.arange(start, min(start + chunk, flat.size))
+        rows = np.arange(len(positions))
+        copies = np.repeat(flat[None, :], 2 * len(positions), axis=0)
+        copies[0::2][rows, positions] += steps[positions]
+        copies[1::2][rows, positions] -= steps[positions]
+        shifted = values_at(copies.reshape((-1, *x.shape)))
+        below = (2 * steps[positions]).reshape((-1,) + (1,) * (shifted.ndim - 1))
+        columns.append((shifted[0::2] - shifted[1::2]) / below)
+    jacobian = np.concatenate(columns).reshape(x.shape + columns[0].shape[1:])  # x's axes first
+    return np.moveaxis(jacobian, list(range(x.ndim)), list(range(-x.ndim, 0)))
 
 
 def forward(network: Network, sizes: dict, values: dict, override: dict | None = None,

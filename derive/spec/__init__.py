@@ -3,5 +3,5 @@ from .examples import DEFAULT, deep_tanh_network, example_network, example_specs
 from .expressions import parse_expression
 from .files import load_spec, network_from_dict
 
-__all__ = ["DEFAULT", "deep_tanh_network", "example_network", "example_specs", "examples_dir", "load_spec", "network_from_dict",
-           "parse_expression"]
+__all__ = ["DEFAULT", "deep_tanh_network", "example_network", "example_specs", "examples_dir", "load_spec",
+           "network_from_dict", "parse_expression"]
