@@ -45,8 +45,44 @@ def index_range(idx: sp.Idx) -> sp.Expr:
     return idx.upper + 1
 
 
+def make_sum(function, *limits):
+    """``sp.Sum(function, *limits)``, the same object, built in time independent of the body's size.
+
+    SymPy's constructor also looks through the whole body for Piecewise functions to fold (index
+    notation has none); for the long written-out sums of deep networks that dominated the time.
+    Nested sums merge into one with several limits, as SymPy's do.
+    """
+    function = sp.sympify(function)
+    limits = [limit if isinstance(limit, sp.Tuple) else sp.Tuple(*limit) for limit in limits]
+    while type(function) is sp.Sum:
+        limits = [*function.limits, *limits]
+        function = function.function
+    if not limits:
+        return sp.Sum(function, *limits)
+    total = sp.Expr.__new__(sp.Sum)
+    total._args = (function, *limits)
+    total.is_commutative = function.is_commutative
+    return total
+
+
+def replace_indices(expr, mapping: dict):
+    """``expr.xreplace(mapping)`` for a mapping of indices, rebuilding sums with make_sum."""
+    if not mapping:
+        return expr
+    if isinstance(expr, sp.Idx):
+        return mapping.get(expr, expr)
+    if not expr.args:
+        return expr
+    args = [replace_indices(arg, mapping) for arg in expr.args]
+    if all(new is old for new, old in zip(args, expr.args)):
+        return expr
+    if isinstance(expr, sp.Sum):
+        return make_sum(args[0], *args[1:])
+    return expr.func(*args)
+
+
 def summation(body, idx: sp.Idx):
-    return sp.Sum(body, (idx, 0, idx.upper))
+    return make_sum(body, (idx, 0, idx.upper))
 
 
 def bound_indices(expr) -> set[sp.Idx]:
@@ -94,11 +130,11 @@ def rename_bound(expr, taken: set[str], pool):
                     used = taken | index_names([body]) | {limit[0].name for limit in node.limits}
                     names = pool(index_range(idx)) if callable(pool) else pool
                     fresh = make_index(names.first_free(used), index_range(idx))
-                    body = body.xreplace({idx: fresh})
+                    body = replace_indices(body, {idx: fresh})
                     idx, changed = fresh, True
                 taken.add(idx.name)
                 limits.append((idx, lo, idx.upper))
-            return sp.Sum(body, *limits) if changed else node
+            return make_sum(body, *limits) if changed else node
         if node.args and not isinstance(node, (sp.Indexed, sp.Idx)):
             args = [visit(a) for a in node.args]
             return node.func(*args) if any(a is not b for a, b in zip(args, node.args)) else node
@@ -113,10 +149,10 @@ def rename_free(expr, mapping: dict):
     if not mapping:
         return expr
     if not set(mapping.values()) & set(mapping):  # no chain j -> k -> ...: one pass will do
-        return expr.xreplace(mapping)
+        return replace_indices(expr, mapping)
     temporary = {old: sp.Idx(sp.Dummy(old.name, integer=True), old.upper + 1) for old in mapping}
-    expr = expr.xreplace(temporary)
-    return expr.xreplace({temporary[old]: new for old, new in mapping.items()})
+    expr = replace_indices(expr, temporary)
+    return replace_indices(expr, {temporary[old]: new for old, new in mapping.items()})
 
 
 @functools.lru_cache(maxsize=8192)
@@ -133,7 +169,7 @@ def alpha_normal(expr):
                 canon = sp.Idx(sp.Symbol(f"_d{next(counter)}", integer=True), index_range(idx))
                 body = body.xreplace({idx: canon})
                 limits.append((canon, lo, hi))
-            return sp.Sum(visit(body), *limits)
+            return make_sum(visit(body), *limits)
         if node.args and not isinstance(node, (sp.Indexed, sp.Idx)):
             return node.func(*[visit(a) for a in node.args])
         return node

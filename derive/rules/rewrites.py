@@ -12,7 +12,7 @@ from collections import Counter
 
 import sympy as sp
 
-from ..model.indices import NamePool, alpha_normal, free_indices, rename_bound
+from ..model.indices import NamePool, alpha_normal, free_indices, make_sum, rename_bound
 from ..model.network import Layer
 from ..model.partials import Partial, is_unevaluated_product
 
@@ -22,7 +22,7 @@ def rewrite(expr, visit):
     if expr.args and not isinstance(expr, (sp.Indexed, sp.Idx)):
         if isinstance(expr, sp.Sum):
             body = rewrite(expr.function, visit)
-            node = sp.Sum(body, *expr.limits) if body is not expr.function else expr
+            node = make_sum(body, *expr.limits) if body is not expr.function else expr
         else:
             args = [rewrite(arg, visit) for arg in expr.args]
             node = expr.func(*args) if args != list(expr.args) else expr
@@ -38,7 +38,7 @@ def _sum_parts(node):
 
 
 def _resum(body, limits):
-    return sp.Sum(body, *limits) if limits else body
+    return make_sum(body, *limits) if limits else body
 
 
 def _delta_on(factor, idx):
@@ -244,7 +244,7 @@ def distribute(expr, ctx):
         plain = sp.Mul(*[f for f in rest if not isinstance(f, sp.Add)])
         expanded = sp.Add(*[whole * term for term in sp.Add.make_args(sp.expand_mul(plain * sp.Mul(*holding)))])
         changed.append(node)
-        return sp.Sum(expanded, *node.limits)
+        return make_sum(expanded, *node.limits)
     new = rewrite(expr, visit)
     return (new, {}) if changed else None
 
@@ -264,7 +264,7 @@ def split_sum(expr, ctx):
         body, indices = _sum_parts(node)
         if isinstance(body, sp.Add) and any(helps(term, indices) for term in body.args):
             changed.append(node)
-            return sp.Add(*[sp.Sum(term, *node.limits) for term in body.args])
+            return sp.Add(*[make_sum(term, *node.limits) for term in body.args])
         return None
     new = rewrite(expr, visit)
     return (new, {}) if changed else None
@@ -283,7 +283,7 @@ def pull_out_constant(expr, ctx):
             return None
         varying = [f for f in sp.Mul.make_args(body) if set(indices) & free_indices(f)]
         pulled.append(sp.Mul(*constant))
-        return sp.Mul(*constant) * sp.Sum(sp.Mul(*varying), *node.limits)
+        return sp.Mul(*constant) * make_sum(sp.Mul(*varying), *node.limits)
     new = rewrite(expr, visit)
     return (new, {"factors": pulled}) if pulled else None
 
@@ -328,7 +328,7 @@ def normalized_targets(expr, ctx):
             if isinstance(body, sp.Indexed) and str(body.base.label) == ctx.target \
                     and body.indices[-1] in indices and body.indices[-1] not in body.indices[:-1]:
                 # the class axis (the last) sums to one, for each sample
-                sums.append(sp.Sum(body, (body.indices[-1], 0, body.indices[-1].upper)))
+                sums.append(make_sum(body, (body.indices[-1], 0, body.indices[-1].upper)))
                 return _resum(sp.S.One, [limit for limit in node.limits if limit[0] != body.indices[-1]])
         return None
     new = rewrite(expr, visit)
