@@ -163,3 +163,15 @@ def test_a_quantity_that_does_not_reach_the_loss_has_gradient_zero():
         "loss": {"type": "mse", "input": "o", "target": "t"}})
     derivation.verify()
     assert text(derivation.gradient("w0").result) == "0" and text(derivation.gradient("w").result) == "o[j] - t[j]"
+
+
+def test_sums_built_fast_are_sympys_sums():
+    from derive.model.indices import make_sum, replace_indices
+    n = sp.Symbol("n", integer=True, positive=True)
+    i, k, q = (make_index(name, n) for name in "ikq")
+    x, w = sp.IndexedBase("x"), sp.IndexedBase("w")
+    inner = sp.Sum(w[i, k] * x[k], (k, 0, k.upper))
+    for fast, slow in ((make_sum(w[i, k] * x[k], (k, 0, k.upper)), inner),
+                       (make_sum(inner, (i, 0, i.upper)), sp.Sum(inner, (i, 0, i.upper)))):
+        assert type(fast) is sp.Sum and fast == slow and hash(fast) == hash(slow) and fast.limits == slow.limits
+    assert replace_indices(inner, {k: q}) == inner.xreplace({k: q})
