@@ -122,13 +122,19 @@ def write_all_or_nothing(files: dict[Path, str]) -> list[Path]:
         for path, content in files.items():
             if path.is_dir():
                 raise OutputError(f"--out {path.parent}: {path.name} is a directory; nothing was written")
-            staged.append((_staged(path, content), path))
+            staged.append((_staged(path.resolve(), content), path))  # a link: write where it points
     except BaseException:
         for temporary, _ in staged:
             _remove(temporary)
         raise
-    for temporary, path in staged:
-        os.replace(temporary, path)
+    for done, (temporary, path) in enumerate(staged):
+        try:
+            os.replace(temporary, path.resolve())
+        except OSError as error:
+            for left, _ in staged[done:]:
+                _remove(left)
+            raise OutputError(f"--out {path.parent}: cannot replace {path.name} ({error.strerror}); "
+                              f"{done} of {len(staged)} documents were already replaced") from None
     return [path for _, path in staged]
 
 

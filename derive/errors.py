@@ -80,5 +80,5 @@ class VerificationError(DeriveError, AssertionError):
         return f"verification failed: {self}"
 
 
-class UnfinishedSimplification(DeriveError):
+class UnfinishedSimplification(LimitReached):
     """The rules were still changing an expression when the step limit was reached."""

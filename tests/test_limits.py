@@ -9,6 +9,8 @@ from derive import DeriveError, Derivation, SpecError
 from derive.errors import LimitReached
 from derive.limits import MAX_EQUATION_LENGTH, MAX_EXPONENT, MAX_NESTING, MAX_RANK, MAX_SAMPLED
 
+from conftest import EXAMPLES
+
 MSE = {"type": "mse", "input": "o", "target": "t"}
 
 
@@ -161,3 +163,45 @@ def test_an_error_about_a_huge_field_is_one_short_line(cli, spec_file, one_line_
     process = cli("build", str(path), "--out", str(path.parent / "out"))
     one_line_error(process, "unknown layer type")
     assert len(process.stderr) < 600
+
+
+def test_a_tiny_exponent_is_refused_before_it_can_loop():
+    """Found in review: x**1e-300 folded its definition back 10^300 times, one power at a time."""
+    with pytest.raises(SpecError, match="too small"):
+        Derivation.from_dict(network("o[j] = x[j]**1e-300"))
+
+
+def test_a_small_exponent_is_derived_in_bounded_time():
+    derivation = Derivation.from_dict({"layers": [{"type": "custom", "define": "o[j] = x[j]**0.00001"}],
+                                       "loss": {"type": "custom", "define": "E = sum(j, o[j])"}})
+    assert "x[j]" in str(derivation.gradient("x").result)
+
+
+def test_a_network_of_more_layers_than_the_limit_is_refused():
+    """Found in review: 320 layers recursed past Python's limit (RecursionError, exit 70)."""
+    from derive.limits import MAX_LAYERS
+    from derive.spec import deep_tanh_network
+    with pytest.raises(SpecError, match=f"at most {MAX_LAYERS} layers"):
+        Derivation.from_dict(deep_tanh_network(MAX_LAYERS // 2))
+
+
+def test_a_batched_custom_first_layer_keeps_its_declared_input():
+    """Found in review: batching dropped the layer's 'input', so x was asked for again."""
+    derivation = Derivation.from_dict({"batch": {"size": "B"},
+                                       "layers": [{"type": "custom", "input": "x", "define": "o[j] = x[j]*w[j]"}],
+                                       "loss": {"type": "mse", "input": "o", "target": "t"}})
+    derivation.verify()
+    assert str(derivation.network.tensors["x"].role) == "input"
+
+
+def test_a_large_spec_file_is_refused(spec_file, cli, one_line_error):
+    path = spec_file("# " + "x" * 1_100_000 + "\n")
+    one_line_error(cli("build", str(path), "--out", str(path.parent / "out")), "more than 1000000 bytes")
+
+
+def test_a_document_behind_a_link_is_written_where_the_link_points(cli, tmp_path):
+    out, target = tmp_path / "out", tmp_path / "elsewhere.md"
+    out.mkdir()
+    (out / "linear-mse.md").symlink_to(target)
+    assert cli("build", str(EXAMPLES / "linear-mse.toml"), "--out", str(out)).returncode == 0
+    assert (out / "linear-mse.md").is_symlink() and target.read_text().startswith("# ")

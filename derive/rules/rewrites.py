@@ -12,6 +12,7 @@ from collections import Counter
 
 import sympy as sp
 
+from ..limits import MAX_EXPONENT
 from ..model.indices import NamePool, alpha_normal, free_indices, make_sum, rename_bound
 from ..model.network import Layer
 from ..model.partials import Partial, is_unevaluated_product
@@ -197,6 +198,9 @@ def _fold_layer(node, layer: Layer):
         wanted, _ = _factor_counter(definition)
         output = sp.IndexedBase(layer.output)[values]
         for sign in (1, -1):  # o_j (the definition itself), then 1/o_j (its reciprocal)
+            if any(not sp.S(power).is_Number or abs(counts.get(base, 0)) > MAX_EXPONENT * abs(power)
+                   for base, power in wanted.items()):
+                continue  # x^T, or x^(p-1) of x^p with a tiny p (o^(1/p - 1)): leave such powers alone
             while all(_covers(counts.get(base, 0), sign * power) for base, power in wanted.items()):
                 for base, power in wanted.items():
                     counts[base] -= sign * power

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 import sympy as sp
 
 from ..errors import InputError, quote
-from ..limits import MAX_RANK
+from ..limits import MAX_LAYERS, MAX_RANK
 from ..model.indices import NamePool, make_index
 from ..model.network import Batch, Layer, Layout, Network, Reduction, Role, Targets, Tensor, is_one_of
 from .equations import Equation, index_uses, rank_uses, to_sympy
@@ -71,6 +71,8 @@ class _Classes:
 
 def build_network(source: NetworkSource) -> Network:
     layers = [*source.layers, source.loss]
+    if len(layers) > MAX_LAYERS:
+        raise NetworkError(layers[MAX_LAYERS].where, f"a network has at most {MAX_LAYERS} layers, the loss included")
     _check_loss(source.loss)
     _check_order(source)
     ranks = _check_ranks(layers)
@@ -293,8 +295,7 @@ def _batched(source: NetworkSource, per_sample: set[str]) -> NetworkSource:
             rhs = ast.BinOp(total, ast.Div(), ast.Name(source.batch.size, ast.Load())) \
                 if source.batch.reduction == Reduction.MEAN else total
         ast.fix_missing_locations(rhs)
-        return LayerSource(layer.kind, Equation(equation.text, equation.output, indices, rhs),
-                           layer.where, layer.parameters)
+        return replace(layer, equation=Equation(equation.text, equation.output, indices, rhs))
 
     return replace(source, layers=[rewrite(layer) for layer in source.layers],
                    loss=rewrite(source.loss, is_loss=True))
@@ -308,6 +309,11 @@ class _SampleIndex(ast.NodeTransformer):
         if isinstance(node.value, ast.Name) and node.value.id in self.per_sample:
             items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
             node.slice = ast.Tuple([ast.Name(self.sample, ast.Load()), *items], ast.Load())
+        return node
+
+    def visit_Name(self, node):  # a per-sample scalar: one value per sample
+        if node.id in self.per_sample:
+            return ast.Subscript(ast.Name(node.id, ast.Load()), ast.Name(self.sample, ast.Load()), ast.Load())
         return node
 
 

@@ -120,6 +120,9 @@ def _constant(text: str, node) -> Fraction | None:
         return None
     if value is not None and abs(value) > MAX_NUMBER:
         raise EquationError(text, f"the number {_shown(value)} is too large (at most 10^15)", node.col_offset)
+    if value and abs(value) < Fraction(1, MAX_NUMBER):
+        raise EquationError(text, f"the number {_shown(value)} is too small (at least 10^-15, or 0)",
+                            node.col_offset)
     return value
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import keyword
+import os
 import re
 import stat
 import tomllib
@@ -28,13 +29,17 @@ def load_spec(path: str | Path) -> Network:
 def _read_spec_text(path: Path) -> str:
     """The text of a spec file: a regular file of at most MAX_SPEC_BYTES, in UTF-8."""
     try:
-        info = path.stat()
-        if not stat.S_ISREG(info.st_mode):
-            raise SpecError(f"{path}: not a regular file")
-        if info.st_size > MAX_SPEC_BYTES:
-            raise SpecError(f"{path}: {info.st_size} bytes; a spec may have at most {MAX_SPEC_BYTES}")
-        with open(path, "rb") as stream:
-            return stream.read(MAX_SPEC_BYTES + 1).decode("utf-8")
+        # opened without blocking and checked on the open file: a FIFO is never waited on
+        with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as stream:
+            info = os.fstat(stream.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise SpecError(f"{path}: not a regular file")
+            data = stream.read(MAX_SPEC_BYTES + 1)
+        if len(data) > MAX_SPEC_BYTES:
+            raise SpecError(f"{path}: more than {MAX_SPEC_BYTES} bytes; that is the limit for a spec")
+        return data.decode("utf-8")
+    except SpecError:
+        raise
     except FileNotFoundError:
         raise SpecError(f"{path}: no such file") from None
     except UnicodeDecodeError as error:
