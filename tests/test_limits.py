@@ -205,3 +205,14 @@ def test_a_document_behind_a_link_is_written_where_the_link_points(cli, tmp_path
     (out / "linear-mse.md").symlink_to(target)
     assert cli("build", str(EXAMPLES / "linear-mse.toml"), "--out", str(out)).returncode == 0
     assert (out / "linear-mse.md").is_symlink() and target.read_text().startswith("# ")
+
+
+def test_a_write_out_that_would_explode_is_refused_before_it_starts():
+    """Found in review: softmax on softmax refers to the layer above twice, so writing out ten of
+    them doubled ten times (over 100 s); the size is now worked out first."""
+    layers = [{"type": "affine", "input": "x", "output": "s0", "weight": "w"}]
+    layers += [{"type": "softmax", "input": f"s{n - 1}", "output": f"s{n}"} for n in range(1, 16)]
+    derivation = Derivation.from_dict({"layers": layers, "loss": {"type": "mse", "input": "s15", "target": "t"},
+                                       "derive": {"wrt": ["w"]}})
+    with pytest.raises(LimitReached, match="written out would have about"):
+        derivation.gradient("w")

@@ -2,6 +2,10 @@
 from __future__ import annotations
 
 
+import sympy as sp
+
+from ..errors import LimitReached
+from ..limits import MAX_EXPRESSION_SIZE
 from ..model.indices import index_names
 from ..model.partials import Partial, indices_of, name_of
 from ..rules.catalogue import SUBSTITUTE_DERIVED
@@ -16,11 +20,31 @@ def written_out(engine, block: Block) -> Block | None:
     references = sorted(block.result.atoms(Partial), key=str)
     if not references:
         return None
+    size = _written_size(engine, block.result, {})
+    if size > MAX_EXPRESSION_SIZE:  # e.g. softmax on softmax: each layer refers to the next one twice
+        raise LimitReached(f"d{engine.network.loss.output}/d{block.key.wrt} written out would have about {size} "
+                           f"terms and factors, past derive's limit of {MAX_EXPRESSION_SIZE}")
     taken = index_names([step.expr for step in block.steps])
     expanded = _expand(engine, block.result, taken)
     keys = [BlockKey.gradient(name_of(p.denominator)) for p in references]
     final = SUBSTITUTE_DERIVED.step(expanded, references=references, blocks=keys)
     return Block(block.key, block.lhs, (*block.steps, final), block.layer, block.depends)
+
+
+def _written_size(engine, expr, sizes: dict) -> int:
+    """How many terms and factors ``expr`` has once every reference in it is written out,
+    worked out before writing anything (``sizes`` remembers each referred gradient's)."""
+    loss, size = engine.network.loss.lhs, 0
+    for node in sp.preorder_traversal(expr):
+        size += 1
+        if type(node) is Partial and node.numerator == loss:
+            name = name_of(node.denominator)
+            if name not in sizes:
+                sizes[name] = _written_size(engine, engine.gradient_block(name).result, sizes)
+            size += sizes[name]
+        if size > MAX_EXPRESSION_SIZE:
+            break
+    return size
 
 
 def _expand(engine, expr, taken: set[str]):
