@@ -11,6 +11,7 @@ MAX_NESTING = 64                 # levels of operators, brackets and calls in on
 MAX_NUMBER = 10**15              # the largest number an equation may write or compute from its numbers
 MAX_NUMBER_LENGTH = 30           # characters of one number literal
 MAX_EXPONENT = 64                # the largest numeric exponent
+MAX_NAME_LENGTH = 32             # characters of one name (a quantity, an index, a dimension)
 MAX_RANK = 8                     # indices of one tensor
 MAX_LAYERS = 135                 # layers of one network, the loss included (deeper chains recurse too far)
 MAX_EXPRESSION_SIZE = 20_000     # operations in one derived expression

@@ -216,3 +216,14 @@ def test_a_write_out_that_would_explode_is_refused_before_it_starts():
                                        "derive": {"wrt": ["w"]}})
     with pytest.raises(LimitReached, match="written out would have about"):
         derivation.gradient("w")
+
+
+def test_a_name_longer_than_the_limit_is_refused():
+    with pytest.raises(SpecError, match="at most 32"):
+        Derivation.from_dict(network("o[j] = " + "x" * 40 + "[j]"))
+
+
+@pytest.mark.parametrize("size", ["x", "o", "t"])
+def test_a_batch_size_named_like_a_quantity_is_refused_by_name(size):
+    with pytest.raises(SpecError, match=f"the batch size '{size}' is also a quantity"):
+        Derivation.from_dict({**network("o[j] = x[j]*w[j]"), "batch": {"size": size}})

@@ -79,6 +79,10 @@ def build_network(source: NetworkSource) -> Network:
     _check_target(source, ranks)
     per_sample: set[str] = set()
     if source.batch is not None:
+        outputs = {layer.equation.output for layer in layers}
+        if ranks.get(source.batch.size, 0) > 0 or source.batch.size in outputs or source.batch.size == source.target:
+            raise NetworkError("[batch].size", f"the batch size '{source.batch.size}' is also a quantity of the "
+                                               f"network; name it with a letter of its own")
         roles = _roles(source, layers, ranks)
         per_sample = {name for name, role in roles.items() if role in (Role.INPUT, Role.INTERMEDIATE, Role.TARGET)}
         source = _batched(source, per_sample)

@@ -17,13 +17,13 @@ from typing import Callable, Iterator
 import sympy as sp
 
 from ..errors import InputError, quote
-from ..limits import MAX_EQUATION_LENGTH, MAX_EXPONENT, MAX_NESTING, MAX_NUMBER, MAX_NUMBER_LENGTH
+from ..limits import MAX_EQUATION_LENGTH, MAX_EXPONENT, MAX_NAME_LENGTH, MAX_NESTING, MAX_NUMBER, MAX_NUMBER_LENGTH
 from ..model.indices import summation
 from ..model.primitives import PRIMITIVES
 
 FUNCTIONS = {p.name: p.function for p in PRIMITIVES}
 RESERVED = {"sum", "delta", *FUNCTIONS}
-NAME = re.compile(r"[A-Za-z][A-Za-z0-9]*\Z")
+NAME = re.compile(rf"[A-Za-z][A-Za-z0-9]{{0,{MAX_NAME_LENGTH - 1}}}\Z")
 
 _SYNTAX_NAMES = {
     ast.Attribute: "attribute access",
@@ -157,8 +157,8 @@ def _target(text, node) -> tuple[str, tuple[str, ...]]:
 
 def _name(text, node, name: str) -> str:
     if not NAME.match(name):
-        raise EquationError(text, f"'{name}' is not a valid name (letters and digits, starting with a letter)",
-                            node.col_offset)
+        raise EquationError(text, f"{quote(name)} is not a valid name (letters and digits, starting with a letter, "
+                                  f"at most {MAX_NAME_LENGTH})", node.col_offset)
     if name in RESERVED:
         raise EquationError(text, f"'{name}' is a reserved function name", node.col_offset)
     return name

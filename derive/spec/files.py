@@ -9,7 +9,7 @@ import tomllib
 from pathlib import Path
 
 from ..errors import SpecError, quote
-from ..limits import MAX_SPEC_BYTES
+from ..limits import MAX_NAME_LENGTH, MAX_SPEC_BYTES
 from ..model.network import Batch, Layout, Network, Reduction, Targets, is_one_of
 from .assemble import LayerSource, NetworkError, NetworkSource, build_network
 from .equations import NAME, RESERVED, EquationError, parse_equation
@@ -201,7 +201,8 @@ def _name_field(entry: dict, name: str, where: str, origin: str) -> str:
     value = _field(entry, name, where, origin)
     if not NAME.match(value) or keyword.iskeyword(value) or value in RESERVED:
         raise SpecError(f"{origin}: {where} field '{name}': {quote(value)} is not a valid name "
-                        f"(letters and digits, starting with a letter; not a keyword or function name)")
+                        f"(letters and digits, starting with a letter, at most {MAX_NAME_LENGTH}; "
+                        f"not a keyword or function name)")
     return value
 
 
