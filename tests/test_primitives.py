@@ -29,14 +29,10 @@ def scalar_value(expr, at: np.ndarray) -> np.ndarray:
     return np.array([float(evaluate(expr, {"x": a}, None, None)[0]) for a in at])
 
 
-def applied(primitive, argument):
-    return primitive.function(argument)
-
-
 @pytest.mark.parametrize("primitive", PRIMITIVES, ids=IDS)
 def test_derivative_matches_finite_differences(primitive):
     at = where_defined(primitive)
-    derivative = sp.diff(applied(primitive, x), x)
+    derivative = sp.diff(primitive.function(x), x)
     h = 1e-6
     numeric = (primitive.array(at + h) - primitive.array(at - h)) / (2 * h)
     assert np.allclose(scalar_value(derivative, at), numeric, atol=1e-6)
@@ -45,7 +41,7 @@ def test_derivative_matches_finite_differences(primitive):
 @pytest.mark.parametrize("primitive", PRIMITIVES, ids=IDS)
 def test_numpy_callable_and_code_agree_with_sympy(primitive):
     at = where_defined(primitive)
-    exact = np.array([float(applied(primitive, sp.Float(a)).evalf()) for a in at])
+    exact = np.array([float(primitive.function(sp.Float(a)).evalf()) for a in at])
     assert np.allclose(primitive.array(at), exact, atol=1e-12)
     code = numpy_code(_matrix_node(primitive))
     assert np.allclose(eval(code, {"__builtins__": {}, "np": np}, {"x": at}), exact, atol=1e-12)
@@ -87,7 +83,7 @@ def test_text_reads_back_as_the_same_expression(primitive):
 def formulas(primitive) -> list[str]:
     z = sp.IndexedBase("z1")
     j = sp.Idx(sp.Symbol("j", integer=True), sp.Symbol("n", integer=True, positive=True))
-    index_forms = [applied(primitive, z[j]), applied(primitive, z[j] + 1) ** 2, 2 * applied(primitive, z[j] / 3)]
+    index_forms = [primitive.function(z[j]), primitive.function(z[j] + 1) ** 2, 2 * primitive.function(z[j] / 3)]
     tex = [latex(f) for f in index_forms] + [matrix_latex(_matrix_node(primitive))]
     if primitive.derivative_tex:
         tex.append(primitive.derivative_tex)

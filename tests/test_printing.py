@@ -69,3 +69,8 @@ def test_minus_sign_survives_a_reciprocal_in_front_of_a_sum():
 
 def test_text_of_a_negated_sum_has_one_sign():
     assert text(-summation(-t[k], k)) == "sum(k, t[k])"
+
+
+def test_the_derivative_of_a_step_is_not_written_as_a_kronecker_delta():
+    """Found reading a rendered document: SymPy's DiracDelta printed as delta(...), next to delta_jk."""
+    assert latex(sp.DiracDelta(z[j])) == r"\left[z_{j} > 0\right]'"

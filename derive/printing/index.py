@@ -150,6 +150,11 @@ class IndexLatexPrinter(ReadingOrder, LatexPrinter):
         tex = rf"\delta_{{{self._subscript(expr.args)}}}"
         return f"{tex}^{{{exp}}}" if exp else tex
 
+    def _print_DiracDelta(self, expr, exp=None):
+        # the derivative of a step [x > 0], written so; delta is the Kronecker delta here
+        tex = rf"\left[{self._print(expr.args[0])} > 0\right]'"
+        return rf"\left({tex}\right)^{{{exp}}}" if exp else tex
+
     def _print_Partial(self, expr):
         numerator, denominator = self._print(expr.numerator), self._print(expr.denominator)
         if self.inline:

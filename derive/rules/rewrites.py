@@ -74,31 +74,30 @@ def step_is_flat(expr, ctx):
     return expr.xreplace({step: sp.S.Zero for step in steps}), {"arguments": [step.args[0] for step in steps]}
 
 
-def log_of_exp(expr, ctx):
-    """log(e^x) = x."""
+def _each(expr, matches, replacement, key: str):
+    """Replace every node that ``matches`` by ``replacement(node)``; detail: the nodes replaced."""
     found = []
 
     def visit(node):
-        if isinstance(node, sp.log) and isinstance(node.args[0], sp.exp):
+        if matches(node):
             found.append(node)
-            return node.args[0].args[0]
+            return replacement(node)
         return None
     new = rewrite(expr, visit)
-    return (new, {"logs": found}) if found else None
+    return (new, {key: found}) if found else None
+
+
+def log_of_exp(expr, ctx):
+    """log(e^x) = x."""
+    return _each(expr, lambda node: isinstance(node, sp.log) and isinstance(node.args[0], sp.exp),
+                 lambda node: node.args[0].args[0], "logs")
 
 
 def log_of_quotient(expr, ctx):
     """log(a/b) = log a - log b (and log(a b) = log a + log b)."""
-    found = []
-
-    def visit(node):
-        if isinstance(node, sp.log) and isinstance(node.args[0], sp.Mul):
-            found.append(node)
-            return sp.Add(*[f.exp * sp.log(f.base) if isinstance(f, sp.Pow) else sp.log(f)
-                            for f in node.args[0].args])
-        return None
-    new = rewrite(expr, visit)
-    return (new, {"logs": found}) if found else None
+    return _each(expr, lambda node: isinstance(node, sp.log) and isinstance(node.args[0], sp.Mul),
+                 lambda node: sp.Add(*[f.exp * sp.log(f.base) if isinstance(f, sp.Pow) else sp.log(f)
+                                       for f in node.args[0].args]), "logs")
 
 
 def contract_delta(expr, ctx):
