@@ -24,8 +24,18 @@ from .numeric.evaluate import evaluate_aligned
 from .numeric.matrix import evaluate_matrix
 from .numeric.verify import Report, verify
 from .printing import latex, matrix_latex, numpy_code, text
-from .render.document import render
-from .spec import example_network, load_spec, network_from_dict
+from .render.document import SECTIONS, Presentation, render
+from .spec import example_network, load_spec, network_from_dict, network_from_text
+
+
+class ShownGradient(Gradient):
+    """A gradient that shows itself in a notebook: its boxed result as display math."""
+
+    def _repr_latex_(self) -> str:
+        return f"$$\\boxed{{{latex(self.block.lhs)} = {latex(self.result)}}}$$"
+
+    def _repr_markdown_(self) -> str:
+        return self._repr_latex_()
 
 
 class Derivation:
@@ -46,6 +56,11 @@ class Derivation:
     def from_dict(cls, data: dict) -> "Derivation":
         return cls(network_from_dict(data))
 
+    @classmethod
+    def from_text(cls, text: str, origin: str = "<spec>", slug: str = "network") -> "Derivation":
+        """A spec given as TOML text; ``origin`` is what error messages call it."""
+        return cls(network_from_text(text, origin, slug))
+
     @property
     def wrt(self) -> list[str]:
         """The gradients the spec asks for (all of them when it names none)."""
@@ -55,7 +70,8 @@ class Derivation:
         if name not in self.network.differentiable():
             raise NotInNetwork(f"'{name}' is not a parameter, input or intermediate of this network "
                                f"(these are: {', '.join(self.network.differentiable())})")
-        return self.engine.gradient_of(name)
+        found = self.engine.gradient_of(name)
+        return ShownGradient(found.wrt, found.block, found.blocks)
 
     def gradients(self, names: list[str] | None = None) -> list[Gradient]:
         return [self.gradient(name) for name in (names or self.wrt)]
@@ -139,15 +155,38 @@ class Derivation:
         return self._reports[key]
 
     def latex(self, names: list[str] | None = None, layout: str | None = None) -> str:
-        return self._render("latex", names, layout)
+        """The derivation as a LaTeX article (compiles with pdflatex)."""
+        return self.render("latex", names, layout)
 
     def markdown(self, names: list[str] | None = None, layout: str | None = None) -> str:
-        return self._render("markdown", names, layout)
+        """The derivation as Markdown with $...$ and $$...$$ math (GitHub, MkDocs, KaTeX)."""
+        return self.render("markdown", names, layout)
 
-    def _render(self, fmt: str, names: list[str] | None, layout: str | None) -> str:
+    def render(self, fmt: str, names: list[str] | None = None, layout: str | None = None,
+               presentation: Presentation = Presentation()) -> str:
+        """The derivation in ``fmt`` ("latex", "markdown" or "rst"), shown as ``presentation``
+        says (which sections, standalone or part of a page; see ``presentation()``)."""
         names = list(names or self.wrt)
         self.gradients(names)
-        return render(fmt, self.engine, names, self.verify(names), self._layout(layout))
+        return render(fmt, self.engine, names, self.verify(names), self._layout(layout), presentation)
+
+    @staticmethod
+    def presentation(show: list[str] | None = None, **settings) -> Presentation:
+        """A Presentation showing the sections ``show`` (any of network, steps, results, matrix;
+        default: all), in document order; ``settings`` as Presentation's other fields."""
+        wanted = list(show or SECTIONS)
+        unknown = [name for name in wanted if name not in SECTIONS]
+        if unknown:
+            raise InputError(f"unknown section '{unknown[0]}' to show (expected some of {', '.join(SECTIONS)})")
+        return Presentation(show=tuple(s for s in SECTIONS if s in wanted), **settings)
+
+    def _repr_markdown_(self) -> str:
+        """In a notebook, the derivation shows itself as part of the cell's output."""
+        return self.render("markdown", presentation=Presentation(standalone=False, level=2))
+
+    def _repr_latex_(self) -> str:
+        """The body of the LaTeX document (nbconvert puts it into its own article)."""
+        return self.render("latex", presentation=Presentation(standalone=False))
 
     def text(self, name: str) -> str:
         gradient = self.gradient(name)

@@ -6,6 +6,8 @@ templates (``templates/``), each step's reason in the macro named after its step
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from typing import Callable
 
 import sympy as sp
 
@@ -19,28 +21,53 @@ from ..rules.catalogue import NORMALIZED_TARGETS
 from ..printing import latex, latex_inline, matrix_latex, matrix_name_tex, name_tex
 from .environment import environment
 
-FORMATS = {"latex": "derivation.tex", "markdown": "derivation.md"}
+FORMATS = {"latex": "derivation.tex", "markdown": "derivation.md", "rst": "derivation.rst"}
 EXTENSIONS = {"latex": ".tex", "markdown": ".md"}
+SECTIONS = ("network", "steps", "results", "matrix")
 
 
-def render(fmt: str, engine: Engine, names: list[str], report: Report, layout: Layout) -> str:
+@dataclass(frozen=True)
+class Presentation:
+    """How much of a derivation to show, and how it sits in its page.
+
+    ``show``: the sections, in document order (the verification paragraph is always there).
+    ``standalone``: a document of its own (title, tagline) or a part of someone else's page,
+    whose headings start at ``level``.  ``reference``: what an equation number is written as,
+    given the block's number (a doc builder numbers equations itself); ``label``: the prefix of
+    equation labels, where a format has them (default: the network's slug).
+    """
+
+    show: tuple[str, ...] = SECTIONS
+    standalone: bool = True
+    level: int = 1
+    reference: Callable[[int], str] = str
+    label: str | None = None
+
+
+def render(fmt: str, engine: Engine, names: list[str], report: Report, layout: Layout,
+           presentation: Presentation = Presentation()) -> str:
     template = environment().get_template(FORMATS[fmt])
-    return template.render(**document(engine, names, report, layout))
+    return template.render(**document(engine, names, report, layout, presentation))
 
 
-def document(engine: Engine, names: list[str], report: Report, layout: Layout) -> dict:
+def document(engine: Engine, names: list[str], report: Report, layout: Layout,
+             presentation: Presentation = Presentation()) -> dict:
     """Everything the templates show, as strings and lists."""
     network = engine.network
     gradients = [engine.gradient_of(name) for name in names]
     blocks = engine.blocks_for(names)
-    numbers = {block.key: n for n, block in enumerate(blocks, start=1)}
+    numbers = {block.key: presentation.reference(n) for n, block in enumerate(blocks, start=1)}
     return {
+        "show": presentation.show,
+        "standalone": presentation.standalone,
+        "level": presentation.level,
+        "label": presentation.label or network.slug,
         "title": network.title,
         "equations": [_equation(layer) for layer in network.equations],
         "quantities": [_quantity(t) for t in network.tensors.values() if t.role != Role.LOSS],
         "loss": latex(network.loss.lhs),
         "targets": _targets(network, blocks),
-        "blocks": [_block(block, numbers) for block in blocks],
+        "blocks": [_block(block, numbers, n) for n, block in enumerate(blocks, start=1)],
         "results": [_result(gradient, numbers) for gradient in gradients],
         "verification": _verification(report),
         "matrix": _matrix_forms(network, gradients, layout),
@@ -101,13 +128,14 @@ def _targets(network: Network, blocks: list[Block]) -> dict | None:
             "sum": rf"\sum_{{{network.class_index()}}} {name_tex(network.target)}_{{{subscript}}}"}
 
 
-def _block(block: Block, numbers: dict) -> dict:
+def _block(block: Block, numbers: dict, position: int) -> dict:
     heading = {"kind": block.kind, "lhs": latex(block.lhs), "inline": latex_inline(block.lhs),
                "wrt": latex(block.lhs.denominator)}
     if block.layer is not None:
         heading["layer"] = block.layer.kind.replace("_", " ")
     return {
         "number": numbers[block.key],
+        "position": position,
         "heading": heading,
         "lhs": latex(block.lhs),
         "steps": [{"tex": latex(step.expr), "rule": step.rule, "detail": _detail(step.detail, numbers)}

@@ -7,6 +7,7 @@ does not hold fails loudly.
 from __future__ import annotations
 
 import functools
+import re
 from pathlib import Path
 
 import jinja2
@@ -22,6 +23,14 @@ _HTML_SPECIAL = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "*": r"\*", "_": r"\_",
 
 def template_dir() -> Path:
     return data_dir("templates")
+
+
+_DOLLAR_MATH = re.compile(r"\$([^$]+)\$")
+
+
+def rst_math(text: str) -> str:
+    """The shared macros write inline math as $...$ (TeX and Markdown); reStructuredText wants roles."""
+    return _DOLLAR_MATH.sub(lambda m: f":math:`{m.group(1)}`", str(text))
 
 
 def tex_escape(text: str) -> str:
@@ -43,6 +52,7 @@ def environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined, autoescape=False)
     env.filters["tex_escape"] = tex_escape
     env.filters["md_escape"] = markdown_escape
+    env.filters["rst_math"] = rst_math
     return env
 
 

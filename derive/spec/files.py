@@ -22,11 +22,17 @@ TITLE = re.compile(r"[ -~]{1,120}\Z")
 
 def load_spec(path: str | Path) -> Network:
     path = Path(path)
-    data = _parse_toml(path, _read_spec_text(path))
-    return network_from_dict(data, origin=str(path), slug=path.stem)
+    return network_from_text(read_spec_text(path), origin=str(path), slug=path.stem)
 
 
-def _read_spec_text(path: Path) -> str:
+def network_from_text(text: str, origin: str = "<spec>", slug: str = "network") -> Network:
+    """A network from the TOML text of a spec; ``origin`` names it in error messages."""
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_SPEC_BYTES:
+        raise SpecError(f"{origin}: more than {MAX_SPEC_BYTES} bytes; that is the limit for a spec")
+    return network_from_dict(_parse_toml(origin, text), origin=origin, slug=slug)
+
+
+def read_spec_text(path: Path) -> str:
     """The text of a spec file: a regular file of at most MAX_SPEC_BYTES, in UTF-8."""
     try:
         # opened without blocking and checked on the open file: a FIFO is never waited on
@@ -48,7 +54,7 @@ def _read_spec_text(path: Path) -> str:
         raise SpecError(f"{path}: cannot read ({getattr(error, 'strerror', None) or error})") from None
 
 
-def _parse_toml(path: Path, text: str) -> dict:
+def _parse_toml(path: str | Path, text: str) -> dict:
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
