@@ -11,6 +11,7 @@ import contextlib
 import io
 import os
 import shutil
+import sys
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,6 +62,69 @@ def katex_node() -> list[str]:
     katex = (ROOT / "node_modules" / "katex").is_dir()
     require("KaTeX", node is not None and katex, "run 'npm ci' at the project root")
     return [node, str(ROOT / "tests" / "tools" / "katex-check.cjs")]
+
+
+@pytest.fixture(scope="session")
+def sphinx_build() -> list[str]:
+    """``sphinx_build + ["-b", "html", src, out]``: the real sphinx-build, from this Python."""
+    import importlib.util
+    require("Sphinx", importlib.util.find_spec("sphinx") is not None, "pip install -e '.[test]'")
+    require("MyST", importlib.util.find_spec("myst_parser") is not None, "pip install -e '.[test]'")
+    return [sys.executable, "-m", "sphinx"]
+
+
+@pytest.fixture(scope="session")
+def mkdocs_build() -> list[str]:
+    """``mkdocs_build + ["-f", config]``: the real ``mkdocs build --strict``, from this Python."""
+    import importlib.util
+    for module in ("mkdocs", "pymdownx", "material"):
+        require(module, importlib.util.find_spec(module) is not None, "pip install -e '.[test]'")
+    return [sys.executable, "-m", "mkdocs", "build", "--strict"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """``browser(page, screenshot=None)``: the DOM of a local HTML file after headless Chromium
+    has loaded it and run its scripts (and a PNG of the window when ``screenshot`` is a path)."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    require("Chromium", chromium is not None, "install Debian's chromium")
+
+    def load(page: Path, screenshot: Path | None = None) -> str:
+        import subprocess
+        import tempfile
+        with tempfile.TemporaryDirectory() as profile:
+            base = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    f"--user-data-dir={profile}", "--allow-file-access-from-files",
+                    "--window-size=1200,1600", "--virtual-time-budget=10000"]
+            url = page.resolve().as_uri()
+            if screenshot is not None:
+                subprocess.run([*base, f"--screenshot={screenshot}", url], capture_output=True, timeout=120,
+                               check=True)
+            return subprocess.run([*base, "--dump-dom", url], capture_output=True, text=True, timeout=120,
+                                  check=True).stdout
+    return load
+
+
+@pytest.fixture(scope="session")
+def node_modules() -> Path:
+    """The npm packages (KaTeX, MathJax) that built pages serve locally: no CDN is reachable."""
+    path = ROOT / "node_modules"
+    require("node_modules", (path / "katex").is_dir() and (path / "mathjax").is_dir(), "run 'npm ci' at the project root")
+    return path
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache(tmp_path_factory):
+    """Tests never read or fill the user's derive cache: each session has its own."""
+    directory = tmp_path_factory.mktemp("derive-cache")
+    previous = os.environ.get("DERIVE_CACHE_DIR")
+    os.environ["DERIVE_CACHE_DIR"] = str(directory)
+    yield directory
+    if previous is None:
+        os.environ.pop("DERIVE_CACHE_DIR", None)
+    else:
+        os.environ["DERIVE_CACHE_DIR"] = previous
 
 
 # --- the command line, in process ---------------------------------------------------------
