@@ -1,8 +1,18 @@
-"""derive: step-by-step, numerically verified gradients of neural networks in index notation."""
-from .api import Derivation
-from .engine import Gradient
-from .errors import DeriveError, SpecError, VerificationError
-from .spec import load_spec, network_from_dict, parse_expression
+"""derive: step-by-step, numerically verified gradients of neural networks in index notation.
 
-__all__ = ["DeriveError", "Derivation", "Gradient", "SpecError", "VerificationError", "load_spec",
-           "network_from_dict", "parse_expression"]
+The names below are imported when first used, so that ``derive build`` can serve cached
+documents without importing SymPy.
+"""
+import importlib
+
+_EXPORTS = {"Derivation": ".api", "Gradient": ".engine", "DeriveError": ".errors", "SpecError": ".errors",
+            "VerificationError": ".errors", "load_spec": ".spec", "network_from_dict": ".spec",
+            "parse_expression": ".spec"}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'derive' has no attribute '{name}'")
+    return getattr(importlib.import_module(_EXPORTS[name], __name__), name)

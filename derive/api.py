@@ -182,7 +182,7 @@ class Derivation:
 
     def _repr_markdown_(self) -> str:
         """In a notebook, the derivation shows itself as part of the cell's output."""
-        return self.render("markdown", presentation=Presentation(standalone=False, level=2))
+        return self.render("markdown", presentation=Presentation(standalone=False))
 
     def _repr_latex_(self) -> str:
         """The body of the LaTeX document (nbconvert puts it into its own article)."""

@@ -1,6 +1,6 @@
 """The ``derive`` command: build documents, or print one gradient.
 
-    derive build [SPEC ...] [--out DIR]
+    derive build [SPEC ...] [--out DIR] [--check] [--no-cache]
     derive gradient [SPEC] --wrt NAME [--format json|latex|markdown|text] [--layout denominator|numerator]
 
 Without a SPEC the built-in catalogue is used.  Every error is one line on stderr and a
@@ -10,18 +10,21 @@ atomically, so a failure never leaves output/ half written.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import sys
 import tempfile
 from pathlib import Path
 
-from .api import Derivation
+from .cache import NO_CACHE_VARIABLE, cached
 from .errors import INTERNAL_ERROR, DeriveError, OutputError, UsageError, one_line
-from .render.document import EXTENSIONS
-from .spec import DEFAULT, example_specs, examples_dir
+from .render.formats import EXTENSIONS
+from .spec.examples import DEFAULT, example_specs, examples_dir
+from .spec.text import read_spec_text
 
 EXIT_INTERRUPTED = 130
+EXIT_STALE = 1
 
 
 class _Parser(argparse.ArgumentParser):
@@ -35,6 +38,9 @@ def _parser() -> argparse.ArgumentParser:
     build = commands.add_parser("build", help="render derivation documents (LaTeX and Markdown)")
     build.add_argument("specs", nargs="*", metavar="SPEC", help="network spec files (default: the built-in catalogue)")
     build.add_argument("--out", default="output", metavar="DIR", help="output directory (default: output)")
+    build.add_argument("--check", action="store_true",
+                       help="write nothing; list each document that is missing or differs, and exit 1 if any")
+    build.add_argument("--no-cache", action="store_true", help="derive everything anew (see derive.cache)")
     gradient = commands.add_parser("gradient", help="print one gradient")
     gradient.add_argument("spec", nargs="?", metavar="SPEC", help="network spec file (default: the built-in network)")
     gradient.add_argument("--wrt", required=True, metavar="NAME", help="the quantity to differentiate by")
@@ -48,7 +54,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = _parser().parse_args(argv)
         if args.command == "build":
-            return build(args.specs, Path(args.out))
+            if args.no_cache:
+                os.environ[NO_CACHE_VARIABLE] = "1"
+            return build(args.specs, Path(args.out), check=args.check)
         return gradient(args.spec, args.wrt, args.format, args.layout)
     except DeriveError as error:
         return _fail(error.message, error.exit_code)
@@ -66,7 +74,8 @@ def _fail(message: str, code: int) -> int:
     return code
 
 
-def _derivation(spec: str | None) -> Derivation:
+def _derivation(spec: str | None):
+    from .api import Derivation  # here, not above: a build served from the cache needs no SymPy
     return Derivation.from_spec(spec) if spec else Derivation.from_spec(examples_dir() / f"{DEFAULT}.toml")
 
 
@@ -87,20 +96,56 @@ def gradient(spec: str | None, name: str, fmt: str, layout: str | None = None) -
     return 0
 
 
-def build(specs: list[str], out: Path) -> int:
+def build(specs: list[str], out: Path, check: bool = False) -> int:
     paths = [Path(s) for s in specs] or example_specs()
     documents: dict[str, str] = {}
     for path in paths:
-        derivation = Derivation.from_spec(path)
-        slug = derivation.network.slug
+        slug = path.stem
         if slug + ".md" in documents:
             raise UsageError(f"{path}: another spec is also named '{slug}'; both would write {slug}.md")
-        for fmt, extension in EXTENSIONS.items():
-            documents[slug + extension] = getattr(derivation, fmt)()
+        documents.update(_documents(path))
+    files = {out / name: content for name, content in documents.items()}
+    if check:
+        return _check_fresh(files)
     _check_writable(out)
-    written = write_all_or_nothing({out / name: content for name, content in documents.items()})
-    for path in written:
+    for path in write_all_or_nothing(files):
         print(path)
+    return 0
+
+
+def _documents(path: Path) -> dict[str, str]:
+    """The documents of one spec, by file name: from the cache, or derived once for all formats."""
+    text = read_spec_text(path)
+
+    @functools.cache
+    def derivation():
+        from .api import Derivation  # imported, with SymPy, only for what the cache does not hold
+        return Derivation.from_text(text, origin=str(path), slug=path.stem)
+    def render(fmt: str) -> str:
+        return derivation().render(fmt)
+    return {path.stem + extension: cached(functools.partial(render, fmt), spec=text, slug=path.stem, format=fmt)
+            for fmt, extension in EXTENSIONS.items()}
+
+
+def _check_fresh(files: dict[Path, str]) -> int:
+    """``--check``: each document that is missing or differs from what a build would write."""
+    stale = 0
+    for path, content in files.items():
+        try:
+            on_disk = path.read_bytes()
+        except FileNotFoundError:
+            print(f"{path}: missing")
+            stale += 1
+            continue
+        except OSError as error:
+            raise OutputError(f"--out {path.parent}: cannot read {path.name} ({error.strerror})") from None
+        if on_disk != content.encode("utf-8"):
+            print(f"{path}: differs")
+            stale += 1
+    if stale:
+        print(f"derive: {stale} of {len(files)} documents are stale; run derive build to renew them",
+              file=sys.stderr)
+        return EXIT_STALE
     return 0
 
 

@@ -110,7 +110,8 @@ def browser():
 def node_modules() -> Path:
     """The npm packages (KaTeX, MathJax) that built pages serve locally: no CDN is reachable."""
     path = ROOT / "node_modules"
-    require("node_modules", (path / "katex").is_dir() and (path / "mathjax").is_dir(), "run 'npm ci' at the project root")
+    require("node_modules", (path / "katex").is_dir() and (path / "mathjax").is_dir(),
+            "run 'npm ci' at the project root")
     return path
 
 

@@ -20,9 +20,8 @@ from ..numeric.verify import Report
 from ..rules.catalogue import NORMALIZED_TARGETS
 from ..printing import latex, latex_inline, matrix_latex, matrix_name_tex, name_tex
 from .environment import environment
+from .formats import TEMPLATES
 
-FORMATS = {"latex": "derivation.tex", "markdown": "derivation.md", "rst": "derivation.rst"}
-EXTENSIONS = {"latex": ".tex", "markdown": ".md"}
 SECTIONS = ("network", "steps", "results", "matrix")
 
 
@@ -31,22 +30,22 @@ class Presentation:
     """How much of a derivation to show, and how it sits in its page.
 
     ``show``: the sections, in document order (the verification paragraph is always there).
-    ``standalone``: a document of its own (title, tagline) or a part of someone else's page,
-    whose headings start at ``level``.  ``reference``: what an equation number is written as,
+    ``standalone``: a document of its own (title, tagline) or a part of someone else's page;
+    ``level``: the heading level of its sections (2: below a page's title).  ``reference``: what an equation number is written as,
     given the block's number (a doc builder numbers equations itself); ``label``: the prefix of
     equation labels, where a format has them (default: the network's slug).
     """
 
     show: tuple[str, ...] = SECTIONS
     standalone: bool = True
-    level: int = 1
+    level: int = 2
     reference: Callable[[int], str] = str
     label: str | None = None
 
 
 def render(fmt: str, engine: Engine, names: list[str], report: Report, layout: Layout,
            presentation: Presentation = Presentation()) -> str:
-    template = environment().get_template(FORMATS[fmt])
+    template = environment().get_template(TEMPLATES[fmt])
     return template.render(**document(engine, names, report, layout, presentation))
 
 

@@ -1,7 +1,18 @@
-"""Text in: the equation reader, the built-in layers and losses, TOML specs, network assembly."""
-from .examples import DEFAULT, deep_tanh_network, example_network, example_specs, examples_dir
-from .expressions import parse_expression
-from .files import load_spec, network_from_dict, network_from_text, read_spec_text
+"""Text in: the equation reader, the built-in layers and losses, TOML specs, network assembly.
 
-__all__ = ["DEFAULT", "deep_tanh_network", "example_network", "example_specs", "examples_dir", "load_spec",
-           "network_from_dict", "network_from_text", "parse_expression", "read_spec_text"]
+The names below are imported when first used: reading a spec's text needs no SymPy.
+"""
+import importlib
+
+_EXPORTS = {"DEFAULT": ".examples", "deep_tanh_network": ".examples", "example_network": ".examples",
+            "example_specs": ".examples", "examples_dir": ".examples", "parse_expression": ".expressions",
+            "load_spec": ".files", "network_from_dict": ".files", "network_from_text": ".files",
+            "read_spec_text": ".text"}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'derive.spec' has no attribute '{name}'")
+    return getattr(importlib.import_module(_EXPORTS[name], __name__), name)

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..model.network import Network
 from ..resources import data_dir
-from .files import load_spec
+
+if TYPE_CHECKING:
+    from ..model.network import Network
 
 DEFAULT = "softmax-cross-entropy"
 
@@ -19,6 +21,7 @@ def example_specs() -> list[Path]:
 
 
 def example_network(name: str = DEFAULT) -> Network:
+    from .files import load_spec  # here, not above: listing the examples needs no SymPy
     return load_spec(examples_dir() / f"{name}.toml")
 
 

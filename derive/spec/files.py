@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 import keyword
-import os
 import re
-import stat
 import tomllib
 from pathlib import Path
 
@@ -14,6 +12,7 @@ from ..model.network import Batch, Layout, Network, Reduction, Targets, is_one_o
 from .assemble import LayerSource, NetworkError, NetworkSource, build_network
 from .equations import NAME, RESERVED, EquationError, parse_equation
 from .library import LAYERS, LOSSES, WEIGHT_LAYOUTS, layer_equation, loss_equation
+from .text import read_spec_text
 
 
 LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9 -]{0,39}\Z")
@@ -30,28 +29,6 @@ def network_from_text(text: str, origin: str = "<spec>", slug: str = "network") 
     if len(text.encode("utf-8", "surrogatepass")) > MAX_SPEC_BYTES:
         raise SpecError(f"{origin}: more than {MAX_SPEC_BYTES} bytes; that is the limit for a spec")
     return network_from_dict(_parse_toml(origin, text), origin=origin, slug=slug)
-
-
-def read_spec_text(path: Path) -> str:
-    """The text of a spec file: a regular file of at most MAX_SPEC_BYTES, in UTF-8."""
-    try:
-        # opened without blocking and checked on the open file: a FIFO is never waited on
-        with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as stream:
-            info = os.fstat(stream.fileno())
-            if not stat.S_ISREG(info.st_mode):
-                raise SpecError(f"{path}: not a regular file")
-            data = stream.read(MAX_SPEC_BYTES + 1)
-        if len(data) > MAX_SPEC_BYTES:
-            raise SpecError(f"{path}: more than {MAX_SPEC_BYTES} bytes; that is the limit for a spec")
-        return data.decode("utf-8")
-    except SpecError:
-        raise
-    except FileNotFoundError:
-        raise SpecError(f"{path}: no such file") from None
-    except UnicodeDecodeError as error:
-        raise SpecError(f"{path}: not UTF-8 text (byte {error.start + 1})") from None
-    except (OSError, ValueError) as error:
-        raise SpecError(f"{path}: cannot read ({getattr(error, 'strerror', None) or error})") from None
 
 
 def _parse_toml(path: str | Path, text: str) -> dict:
