@@ -180,9 +180,14 @@ def diagonal(array, indices):
 
 
 def _broadcast(array, axes, target):
+    if not axes:  # a scalar broadcasts as it is
+        return array
     position = {a: n for n, a in enumerate(axes)}  # by hash: SymPy's == on indices is slow
     order = [position[a] for a in target if a in position]
-    array = np.transpose(array, order) if order else array
+    if order != sorted(order):
+        array = np.transpose(array, order)
+    if len(axes) == len(target):
+        return array
     present = iter(array.shape)
     return np.reshape(array, [next(present) if a in position else 1 for a in target])
 
