@@ -31,9 +31,10 @@ class Presentation:
 
     ``show``: the sections, in document order (the verification paragraph is always there).
     ``standalone``: a document of its own (title, tagline) or a part of someone else's page;
-    ``level``: the heading level of its sections (2: below a page's title).  ``reference``: what an equation number is written as,
-    given the block's number (a doc builder numbers equations itself); ``label``: the prefix of
-    equation labels, where a format has them (default: the network's slug).
+    ``level``: the heading level of its sections (2: below a page's title).
+    ``reference``: what an equation number is written as, given the block's number (a doc
+    builder numbers equations itself).  ``label``: the prefix of equation labels, where a
+    format has them (default: the network's slug).
     """
 
     show: tuple[str, ...] = SECTIONS
