@@ -59,10 +59,10 @@ def entry_key(parts: dict) -> str:
     return hashlib.sha256(description.encode()).hexdigest()
 
 
-def cached(make: Callable[[], str], **parts) -> str:
+def cached(make: Callable[[], str], *, enabled: bool = True, **parts) -> str:
     """The text ``make()`` returns for ``parts`` (JSON-serialisable values), from the cache when
-    it holds it; otherwise made, kept, and returned."""
-    directory = cache_dir()
+    it holds it; otherwise made, kept, and returned.  ``enabled=False``: just ``make()``."""
+    directory = cache_dir() if enabled else None
     if directory is None:
         return make()
     key = entry_key(parts)

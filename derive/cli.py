@@ -17,7 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .cache import NO_CACHE_VARIABLE, cached
+from .cache import cached
 from .errors import INTERNAL_ERROR, DeriveError, OutputError, UsageError, one_line
 from .render.formats import EXTENSIONS
 from .spec.examples import DEFAULT, example_specs, examples_dir
@@ -54,9 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = _parser().parse_args(argv)
         if args.command == "build":
-            if args.no_cache:
-                os.environ[NO_CACHE_VARIABLE] = "1"
-            return build(args.specs, Path(args.out), check=args.check)
+            return build(args.specs, Path(args.out), check=args.check, use_cache=not args.no_cache)
         return gradient(args.spec, args.wrt, args.format, args.layout)
     except DeriveError as error:
         return _fail(error.message, error.exit_code)
@@ -96,14 +94,14 @@ def gradient(spec: str | None, name: str, fmt: str, layout: str | None = None) -
     return 0
 
 
-def build(specs: list[str], out: Path, check: bool = False) -> int:
+def build(specs: list[str], out: Path, check: bool = False, use_cache: bool = True) -> int:
     paths = [Path(s) for s in specs] or example_specs()
     documents: dict[str, str] = {}
     for path in paths:
         slug = path.stem
         if slug + ".md" in documents:
             raise UsageError(f"{path}: another spec is also named '{slug}'; both would write {slug}.md")
-        documents.update(_documents(path))
+        documents.update(_documents(path, use_cache))
     files = {out / name: content for name, content in documents.items()}
     if check:
         return _check_fresh(files)
@@ -113,7 +111,7 @@ def build(specs: list[str], out: Path, check: bool = False) -> int:
     return 0
 
 
-def _documents(path: Path) -> dict[str, str]:
+def _documents(path: Path, use_cache: bool) -> dict[str, str]:
     """The documents of one spec, by file name: from the cache, or derived once for all formats."""
     text = read_spec_text(path)
 
@@ -123,7 +121,8 @@ def _documents(path: Path) -> dict[str, str]:
         return Derivation.from_text(text, origin=str(path), slug=path.stem)
     def render(fmt: str) -> str:
         return derivation().render(fmt)
-    return {path.stem + extension: cached(functools.partial(render, fmt), spec=text, slug=path.stem, format=fmt)
+    return {path.stem + extension: cached(functools.partial(render, fmt), enabled=use_cache, spec=text,
+                                          slug=path.stem, format=fmt)
             for fmt, extension in EXTENSIONS.items()}
 
 

@@ -2,7 +2,7 @@
 import pytest
 import sympy as sp
 
-from derive import Derivation
+from derive import Derivation, SpecError
 from derive.model.indices import NamePool, make_index, rename_bound, summation
 from derive.printing import text
 from derive.spec import deep_tanh_network
@@ -155,14 +155,20 @@ def test_sixteen_tanh_layers_one_after_another_derive_with_one_factor_each(after
     assert len(result) < 1000
 
 
-def test_a_quantity_that_does_not_reach_the_loss_has_gradient_zero():
-    """Found by fuzzing: finite differences of a loss the moved quantity does not reach."""
-    derivation = Derivation.from_dict({
-        "layers": [{"type": "affine", "input": "x", "output": "z", "weight": "w0"},
-                   {"type": "custom", "define": "o[j] = w[j]", "parameters": ["w"]}],
-        "loss": {"type": "mse", "input": "o", "target": "t"}})
-    derivation.verify()
-    assert text(derivation.gradient("w0").result) == "0" and text(derivation.gradient("w").result) == "o[j] - t[j]"
+def test_a_layer_whose_output_does_not_reach_the_loss_is_refused():
+    """Found by fuzzing (finite differences of a loss the moved quantity does not reach), and by
+    a misspelt input, which made the layer before it a dead end and its gradient a silent 0."""
+    with pytest.raises(SpecError, match=r"layer 1 \(affine\): its output 'z' is not used by any later layer "
+                                        r"or by the loss \(is an input misspelt\?\)"):
+        Derivation.from_dict({
+            "layers": [{"type": "affine", "input": "x", "output": "z", "weight": "w0"},
+                       {"type": "custom", "define": "o[j] = w[j]", "parameters": ["w"]}],
+            "loss": {"type": "mse", "input": "o", "target": "t"}})
+    with pytest.raises(SpecError, match="its output 'z' is not used"):
+        Derivation.from_dict({
+            "layers": [{"type": "affine", "input": "y", "output": "z", "weight": "w"},
+                       {"type": "softmax", "input": "q", "output": "o"}],
+            "loss": {"type": "cross_entropy", "input": "o", "target": "t", "targets": "one_hot"}})
 
 
 def test_sums_built_fast_are_sympys_sums():

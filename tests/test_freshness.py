@@ -38,6 +38,19 @@ def test_a_warm_build_writes_the_same_bytes_as_a_cold_one(build, own_cache, tmp_
     assert warm == cold
     with_no_cache = build(tmp_path / "none", SEED, "--no-cache")
     assert with_no_cache == cold
+    assert "DERIVE_NO_CACHE" not in os.environ  # regression: --no-cache once set it for the whole process
+
+
+def test_no_cache_neither_reads_nor_writes_the_cache(build, own_cache, tmp_path, monkeypatch):
+    build(tmp_path / "none", SEED, "--no-cache")
+    assert entries(own_cache) == []
+    build(tmp_path / "cold", SEED)
+    import derive.api
+    rendered = []
+    original = derive.api.Derivation.render
+    monkeypatch.setattr(derive.api.Derivation, "render", lambda *a, **k: rendered.append(1) or original(*a, **k))
+    build(tmp_path / "again", SEED, "--no-cache")
+    assert rendered == [1, 1]
 
 
 def test_a_warm_build_is_served_without_deriving(build, own_cache, tmp_path, monkeypatch):

@@ -165,7 +165,7 @@ def test_without_W_a_bad_spec_or_option_is_a_warning_and_the_site_is_built(sphin
         (f"{options}:7:", "unknown layout 'sideways'"),
         (f"{options}:11:", "'q' is not a parameter, input or intermediate of this network"),
         (f"{options}:15:", f"{source / 'nets' / 'missing.toml'}: no such file"),
-        (f"{options}:17:", "options:17: layer 1 (affine): missing field 'weight'"),  # an inline spec
+        (f"{options}:17:", "the inline spec: layer 1 (affine): missing field 'weight'"),  # an inline spec
     ]
     for where, what in expected:
         assert any(where in line and what in line for line in found), (where, what, process.stderr)

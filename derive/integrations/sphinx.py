@@ -78,7 +78,7 @@ class DerivationDirective(SphinxDirective):
             text, origin, slug = read_spec_text(path), str(path), path.stem
         elif self.content:
             text = "\n".join(self.content)
-            origin, slug = f"{self.env.docname}:{self.lineno}", label or "derivation"
+            origin, slug = "the inline spec", label or "derivation"  # Sphinx adds the page and line
         else:
             raise InputError("the derivation directive needs a spec file or the spec as its content")
         prefix = label or slug

@@ -77,6 +77,7 @@ def build_network(source: NetworkSource) -> Network:
     _check_order(source)
     ranks = _check_ranks(layers)
     _check_target(source, ranks)
+    _check_outputs_are_used(source)
     per_sample: set[str] = set()
     if source.batch is not None:
         outputs = {layer.equation.output for layer in layers}
@@ -156,6 +157,16 @@ def _check_order(source: NetworkSource) -> None:
     if not is_one_of(source.targets, Targets):
         raise NetworkError(f"{source.loss.where}.targets",
                            f"unknown targets '{source.targets}' (expected one of {', '.join(Targets)})")
+
+
+def _check_outputs_are_used(source: NetworkSource) -> None:
+    """A layer whose output nothing uses is a dead end: usually a later layer's input is misspelt
+    (and then taken for a constant), which would make gradients through it a silent 0."""
+    used = {name for layer in [*source.layers[1:], source.loss] for name, _ in list(rank_uses(layer.equation))[1:]}
+    for layer in source.layers:
+        if layer.equation.output not in used:
+            raise NetworkError(layer.where, f"its output '{layer.equation.output}' is not used by any later layer "
+                                            f"or by the loss (is an input misspelt?)")
 
 
 def _check_ranks(layers: list[LayerSource]) -> dict[str, int]:
