@@ -79,6 +79,20 @@ class IndexLatexPrinter(ReadingOrder, LatexPrinter):
         super().__init__({"fold_short_frac": inline, "mul_symbol": None})
         self.inline = inline
         self._inline = self if inline else IndexLatexPrinter(inline=True)
+        self._printed: dict = {}
+
+    def _print(self, expr, **kwargs) -> str:
+        # A subexpression prints the same wherever it stands (its parent adds any brackets), and
+        # the lines of a derivation share most of theirs: each is printed once per setting.
+        key = (expr, self._settings["order"], tuple(sorted(kwargs.items())))
+        try:
+            return self._printed[key]
+        except KeyError:
+            pass
+        except TypeError:  # an argument that cannot be a key
+            return super()._print(expr, **kwargs)
+        printed = self._printed[key] = super()._print(expr, **kwargs)
+        return printed
 
     def _print_Idx(self, expr):
         return index_tex(expr.name)
