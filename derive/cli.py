@@ -25,6 +25,7 @@ from .spec.text import read_spec_text
 
 EXIT_INTERRUPTED = 130
 EXIT_STALE = 1
+EXIT_BROKEN_PIPE = 141  # as a shell reports a process ended by SIGPIPE
 
 
 class _Parser(argparse.ArgumentParser):
@@ -60,11 +61,26 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(error.message, error.exit_code)
     except KeyboardInterrupt:
         return _fail("interrupted; nothing was written", EXIT_INTERRUPTED)
+    except BrokenPipeError:  # the reader went away (derive build | head): there is no one to tell
+        return EXIT_BROKEN_PIPE
     except Exception as error:  # a bug in derive itself: still one line, unless asked for more
         if os.environ.get("DERIVE_DEBUG"):
             raise
         return _fail(f"internal error ({type(error).__name__}: {error}); "
                      "rerun with DERIVE_DEBUG=1 for the traceback", INTERNAL_ERROR)
+
+
+def run() -> None:
+    """The console script: main(), then exit at once.  Tearing down SymPy's caches (millions of
+    objects after a deep network) takes up to half a second and would only free memory the
+    operating system frees anyway; every file is already written and closed."""
+    code = main()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):  # a closed pipe: nothing more can be said
+        code = code or EXIT_BROKEN_PIPE
+    os._exit(code)
 
 
 def _fail(message: str, code: int) -> int:
@@ -212,4 +228,4 @@ def _remove(path: str) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

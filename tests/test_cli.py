@@ -127,6 +127,30 @@ def test_console_script_builds_the_same_documents_under_another_hash_seed(built,
     assert written == built
 
 
+def test_console_script_exit_codes_and_output_survive_its_quick_exit(tmp_path):
+    """The command ends with os._exit (no teardown of SymPy's caches): what it printed is still
+    all there, and so is its exit code."""
+    ok = subprocess.run([*console_script(), "gradient", "--wrt", "w", "--format", "json"], capture_output=True,
+                        text=True, timeout=300)
+    assert ok.returncode == 0 and json.loads(ok.stdout)["result"] == "y[i]*(o[j] - t[j])"
+    bad = subprocess.run([*console_script(), "gradient", "--wrt", "q"], capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and bad.stdout == "" and bad.stderr.startswith("derive: error: ")
+    stale = subprocess.run([*console_script(), "build", str(EXAMPLES / "linear-mse.toml"), "--out", str(tmp_path),
+                            "--check"], capture_output=True, text=True, timeout=300)
+    assert stale.returncode == 1 and len(stale.stdout.splitlines()) == 2
+
+
+def test_a_reader_that_goes_away_is_not_an_error(tmp_path):
+    """derive gradient ... | head: a closed pipe ends the command quietly, no traceback, no
+    'internal error'."""
+    process = subprocess.Popen([*console_script(), "gradient", "--wrt", "w", "--format", "latex"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.close()
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=300) == 141
+    assert stderr == ""
+
+
 def _snapshot(out):
     return {p.name: (p.read_bytes() if p.is_file() else "a directory") for p in sorted(out.iterdir())}
 
