@@ -181,3 +181,48 @@ def test_sums_built_fast_are_sympys_sums():
                        (make_sum(inner, (i, 0, i.upper)), sp.Sum(inner, (i, 0, i.upper)))):
         assert type(fast) is sp.Sum and fast == slow and hash(fast) == hash(slow) and fast.limits == slow.limits
     assert replace_indices(inner, {k: q}) == inner.xreplace({k: q})
+
+
+class _Forgetful(dict):
+    """A store of local derivations that keeps nothing: every layer derived anew."""
+
+    def setdefault(self, key, default=None):
+        return default
+
+
+@pytest.mark.parametrize("spec", [
+    deep_tanh_network(4),
+    {"layers": [{"type": "custom", "define": "h[j] = sigmoid(x[j])*x[j]"},  # swish, twice, then a softmax
+                {"type": "custom", "define": "g[j] = sigmoid(h[j])*h[j]"},
+                {"type": "affine", "input": "g", "output": "z", "weight": "w", "bias": "b"},
+                {"type": "softmax", "input": "z", "output": "o"}],
+     "loss": {"type": "cross_entropy", "input": "o", "target": "t", "targets": "one_hot"}},
+    {"layers": [{"type": "affine", "input": "x", "output": "z1", "weight": "w1"},
+                {"type": "relu", "input": "z1", "output": "a1"},
+                {"type": "affine", "input": "a1", "output": "z2", "weight": "w2", "layout": "out_in"},
+                {"type": "relu", "input": "z2", "output": "a2"},
+                {"type": "affine", "input": "a2", "output": "o", "weight": "w3"}],
+     "loss": {"type": "mse", "input": "o", "target": "t"}},
+], ids=["deep tanh", "swish twice", "relu, mixed weight layouts"])
+def test_layers_of_one_form_are_derived_once_and_renamed_exactly(spec):
+    """A layer of the same form as an earlier one gets the earlier derivation with its own names:
+    the same steps, rules and details as deriving it anew, and it verifies."""
+    renamed, fresh = Derivation.from_dict(spec), Derivation.from_dict(spec)
+    fresh.engine.local_forms = _Forgetful()
+    for name in renamed.wrt:
+        for ours, theirs in zip(renamed.gradient(name).blocks, fresh.gradient(name).blocks, strict=True):
+            assert ours.lhs == theirs.lhs
+            assert [(s.expr, s.rule, s.detail) for s in ours.steps] == \
+                [(s.expr, s.rule, s.detail) for s in theirs.steps]
+    assert len(renamed.engine.local_forms) < sum(1 for key in renamed.engine.store._derived if key.output)
+    renamed.verify()
+    assert renamed.markdown() == fresh.markdown()
+
+
+def test_a_derivation_holding_a_name_as_text_is_not_renamed():
+    from derive.engine.local import _renamed
+    from derive.rules.steps import Step
+    t, u = sp.Symbol("t"), sp.Symbol("u")
+    steps = (Step(t + 1, "normalized_targets", {"sums": [t], "target": "t", "kind": "one_hot"}),)
+    assert _renamed(steps, {t: u}) is None
+    assert _renamed(steps[:0] + (Step(t + 1, "cancel", {"factors": [t]}),), {t: u})[0].expr == u + 1

@@ -24,6 +24,7 @@ class Engine:
         self.network = network
         self.rules = REWRITES if rules is None else tuple(rules)
         self.store = BlockStore()
+        self.local_forms: dict = {}  # a local derivation by the form of its layer (local.py)
         self._gradients: dict[str, Gradient] = {}
         self.naming = IndexNaming(network)
         self.context = RuleContext(

@@ -8,7 +8,7 @@ from ..model.network import Layer
 from ..model.partials import DirectPartial, Partial, quantity
 from ..model.primitives import of as primitive_of
 from ..rules.catalogue import BEFORE_DIFFERENTIATING, DEFINITION, DIFFERENTIATE
-from ..rules.steps import simplify
+from ..rules.steps import Step, simplify
 from .blocks import Block, BlockKey
 
 
@@ -32,8 +32,19 @@ def local_derivative(engine, layer: Layer, wrt: str, out_indices=None, wrt_indic
     direct = layer is network.loss and len(network.consumers(wrt)) > 1
     lhs = (DirectPartial if direct else Partial)(output, variable)
 
+    form, names = _alpha_form(layer.kind, direct, output, variable, definition)
+    steps = None
+    if (known := engine.local_forms.get(form)) is not None:  # another layer of the same form
+        first_names, first_steps = known
+        steps = _renamed(first_steps, dict(zip(first_names, names)))
+    if steps is None:
+        steps = _derived(engine, definition, output, variable, f"{layer.where}, d{layer.output}/d{wrt}")
+        engine.local_forms.setdefault(form, (names, steps))
+    return engine.store.add(Block(key, lhs, steps, layer))
+
+
+def _derived(engine, definition, output, variable, where: str) -> tuple[Step, ...]:
     steps = [DEFINITION.step(sp.Derivative(definition, variable), output=output)]
-    where = f"{layer.where}, d{layer.output}/d{wrt}"
     before = simplify(definition, engine.context, BEFORE_DIFFERENTIATING, where)
     steps += [type(s)(sp.Derivative(s.expr, variable), s.rule, s.detail) for s in before]
     if before:
@@ -41,7 +52,66 @@ def local_derivative(engine, layer: Layer, wrt: str, out_indices=None, wrt_indic
     differentiated = sp.diff(definition, variable)
     steps.append(DIFFERENTIATE.step(differentiated, variable=variable, functions=_primitives_in(definition)))
     steps += simplify(differentiated, engine.context, engine.rules, where)
-    return engine.store.add(Block(key, lhs, tuple(steps), layer))
+    return tuple(steps)
+
+
+# Layers of one form (16 affine layers, or 16 tanh layers, differing only in their names) have
+# the same derivation up to those names: it is derived for the first and renamed for the others,
+# as a person would write "likewise".  What cannot be renamed safely is derived anew.
+
+def _alpha_form(*parts):
+    """``parts`` up to the names in them: each symbol replaced, in the order it first appears,
+    by a placeholder with its assumptions; and the symbols in that order."""
+    whole = sp.Tuple(*(p for p in parts if isinstance(p, sp.Basic)))
+    names = tuple(dict.fromkeys(node for node in sp.preorder_traversal(whole) if isinstance(node, sp.Symbol)))
+    placeholders = {name: sp.Symbol(f"_{n}", **name.assumptions0) for n, name in enumerate(names)}
+    return (tuple(p for p in parts if not isinstance(p, sp.Basic)), whole.xreplace(placeholders)), names
+
+
+class _NotRenamable(Exception):
+    pass
+
+
+def _renamed(steps: tuple[Step, ...], renaming: dict) -> tuple[Step, ...] | None:
+    """The steps with every symbol renamed, or None where a step holds a name the renaming does
+    not cover: a symbol other than a new summation index, an index that would clash with a new
+    name, or a name held as text."""
+    renaming = {old: new for old, new in renaming.items() if old != new}
+    targets = {new.name for new in renaming.values()}
+    try:
+        for step in steps:
+            for expr in _expressions((step.expr, step.detail)):
+                indices = {idx.label for idx in expr.atoms(sp.Idx)}
+                for symbol in expr.atoms(sp.Symbol) - set(renaming):
+                    if symbol not in indices or symbol.name in targets:
+                        raise _NotRenamable
+        return tuple(Step(step.expr.xreplace(renaming), step.rule, _renamed_detail(step.detail, renaming))
+                     for step in steps)
+    except _NotRenamable:
+        return None
+
+
+def _expressions(value):
+    if isinstance(value, sp.Basic):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _expressions(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _expressions(item)
+
+
+def _renamed_detail(value, renaming: dict):
+    if isinstance(value, sp.Basic):
+        return value.xreplace(renaming)
+    if isinstance(value, dict):
+        return {key: _renamed_detail(item, renaming) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_renamed_detail(item, renaming) for item in value)
+    if isinstance(value, str) and value in {old.name for old in renaming}:
+        raise _NotRenamable
+    return value
 
 
 def _primitives_in(expr) -> tuple:
