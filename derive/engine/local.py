@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from ..model.indices import rename_bound, rename_free
+from ..model.indices import rename_bound, rename_free, up_to_names
 from ..model.network import Layer
 from ..model.partials import DirectPartial, Partial, quantity
 from ..model.primitives import of as primitive_of
@@ -32,7 +32,8 @@ def local_derivative(engine, layer: Layer, wrt: str, out_indices=None, wrt_indic
     direct = layer is network.loss and len(network.consumers(wrt)) > 1
     lhs = (DirectPartial if direct else Partial)(output, variable)
 
-    form, names = _alpha_form(layer.kind, direct, output, variable, definition)
+    form, names = up_to_names(sp.Tuple(output, variable, definition))
+    form = (layer.kind, direct, form)
     steps = None
     if (known := engine.local_forms.get(form)) is not None:  # another layer of the same form
         first_names, first_steps = known
@@ -59,15 +60,6 @@ def _derived(engine, definition, output, variable, where: str) -> tuple[Step, ..
 # the same derivation up to those names: it is derived for the first and renamed for the others,
 # as a person would write "likewise".  What cannot be renamed safely is derived anew.
 
-def _alpha_form(*parts):
-    """``parts`` up to the names in them: each symbol replaced, in the order it first appears,
-    by a placeholder with its assumptions; and the symbols in that order."""
-    whole = sp.Tuple(*(p for p in parts if isinstance(p, sp.Basic)))
-    names = tuple(dict.fromkeys(node for node in sp.preorder_traversal(whole) if isinstance(node, sp.Symbol)))
-    placeholders = {name: sp.Symbol(f"_{n}", **name.assumptions0) for n, name in enumerate(names)}
-    return (tuple(p for p in parts if not isinstance(p, sp.Basic)), whole.xreplace(placeholders)), names
-
-
 class _NotRenamable(Exception):
     pass
 
@@ -76,13 +68,14 @@ def _renamed(steps: tuple[Step, ...], renaming: dict) -> tuple[Step, ...] | None
     """The steps with every symbol renamed, or None where a step holds a name the renaming does
     not cover: a symbol other than a new summation index, an index that would clash with a new
     name, or a name held as text."""
+    covered = set(renaming)
     renaming = {old: new for old, new in renaming.items() if old != new}
     targets = {new.name for new in renaming.values()}
     try:
         for step in steps:
             for expr in _expressions((step.expr, step.detail)):
                 indices = {idx.label for idx in expr.atoms(sp.Idx)}
-                for symbol in expr.atoms(sp.Symbol) - set(renaming):
+                for symbol in expr.atoms(sp.Symbol) - covered:
                     if symbol not in indices or symbol.name in targets:
                         raise _NotRenamable
         return tuple(Step(step.expr.xreplace(renaming), step.rule, _renamed_detail(step.detail, renaming))

@@ -175,3 +175,12 @@ def alpha_normal(expr):
         return node
 
     return visit(expr)
+
+
+def up_to_names(expr) -> tuple[sp.Basic, tuple[sp.Symbol, ...]]:
+    """``expr`` up to the names in it, and those names: every symbol (of a tensor, an index, a
+    range, a constant) replaced, in the order it first appears, by a placeholder with its
+    assumptions.  Two expressions with equal forms differ only by a renaming: ``zip`` their names."""
+    names = tuple(dict.fromkeys(node for node in sp.preorder_traversal(expr) if isinstance(node, sp.Symbol)))
+    placeholders = {name: sp.Symbol(f"_{n}", **name.assumptions0) for n, name in enumerate(names)}
+    return expr.xreplace(placeholders), names

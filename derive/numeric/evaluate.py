@@ -15,6 +15,7 @@ import numpy as np
 import sympy as sp
 
 from ..errors import LimitReached
+from ..model.indices import up_to_names
 from ..model.partials import Partial
 from ..model.primitives import of as primitive_of
 
@@ -143,8 +144,23 @@ def _dirac_delta(expr) -> Compiled:
 
 
 def _derivative(expr) -> Compiled:
-    # diff, not doit(): doit would also try to sum every Sum in closed form
-    return compiled(sp.diff(expr.expr, *expr.variables))
+    return compiled(_differentiated(expr))
+
+
+_DIFFERENTIATED: dict = {}  # the derivative of each form (up to names), as first differentiated
+
+
+def _differentiated(expr):
+    """diff, not doit(): doit would also try to sum every Sum in closed form.  A derivative of the
+    same form as an earlier one (the next of 16 affine layers) is the earlier one renamed."""
+    form, names = up_to_names(expr)
+    if form in _DIFFERENTIATED:
+        first_names, derivative = _DIFFERENTIATED[form]
+        return derivative.xreplace(dict(zip(first_names, names)))
+    derivative = sp.diff(expr.expr, *expr.variables)
+    if derivative.atoms(sp.Symbol) <= set(names) and len(_DIFFERENTIATED) < 4096:
+        _DIFFERENTIATED[form] = (names, derivative)
+    return derivative
 
 
 def _partial(expr) -> Compiled:
