@@ -78,6 +78,21 @@ Two layers
 """
 
 
+def test_pages_read_in_parallel_number_and_cite_their_own_equations(sphinx_build, tmp_path):
+    """parallel_read_safe: with -j 2 each page's equations, labels and cited numbers are its own."""
+    pages = {"index.rst": "Index\n=====\n\n.. toctree::\n\n" + "".join(f"   page{n}\n" for n in range(4))}
+    for n in range(4):
+        pages[f"page{n}.rst"] = (f"Page {n}\n======\n\nSee :eq:`net{n}-3`.\n\n"
+                                 f".. derivation:: nets/softmax-cross-entropy.toml\n   :label: net{n}\n")
+    source = project(tmp_path / "src", pages)
+    process = sphinx(sphinx_build, source, tmp_path / "out", "-W", "-j", "2")
+    assert process.returncode == 0, process.stderr
+    for n in range(4):
+        page = (tmp_path / "out" / f"page{n}.html").read_text()
+        assert f'href="#equation-net{n}-3">(3)</a>' in page
+        assert r"\text{substitute } (1)\text{ and }(2)" in html.unescape(page)
+
+
 def test_editing_the_spec_rebuilds_the_page(sphinx_build, tmp_path):
     source = project(tmp_path / "src", {"index.rst": TWO_LAYER}, specs=["two-layer-tanh"])
     out = built(sphinx_build, source, tmp_path / "out")
