@@ -11,8 +11,10 @@ from ..model.network import Layer, Network
 from ..rules.catalogue import REWRITES
 from ..rules.steps import RuleContext
 from .blocks import Block, BlockKey, BlockStore, Gradient
+from .cases import JacobianCases, jacobian_cases
 from .chain import chain_rule
 from .local import local_derivative
+from .mistakes import Mistake, mistakes_for
 from .naming import IndexNaming
 from .write_out import written_out
 
@@ -25,6 +27,8 @@ class Engine:
         self.rules = REWRITES if rules is None else tuple(rules)
         self.store = BlockStore()
         self.local_forms: dict = {}  # a local derivation by the form of its layer (local.py)
+        self._cases: dict[BlockKey, JacobianCases | None] = {}
+        self._mistakes: dict[tuple[str, ...], list[Mistake]] = {}
         self._gradients: dict[str, Gradient] = {}
         self.naming = IndexNaming(network)
         self.context = RuleContext(
@@ -48,6 +52,19 @@ class Engine:
                 block = self.store.keep_written_out(final)
             self._gradients[name] = Gradient(name, block, tuple(self._with_dependencies([block.key])))
         return self._gradients[name]
+
+    def jacobian_cases(self, block: Block) -> JacobianCases | None:
+        """The k = j and k != j cases of a layer's derivative (cases.py), worked out once."""
+        if block.key not in self._cases:
+            self._cases[block.key] = jacobian_cases(self, block)
+        return self._cases[block.key]
+
+    def mistakes(self, names) -> list[Mistake]:
+        """What each mistake model gives where it changes a gradient these rest on (mistakes.py)."""
+        key = tuple(names)
+        if key not in self._mistakes:
+            self._mistakes[key] = mistakes_for(self, self.blocks_for(names))
+        return self._mistakes[key]
 
     def blocks_for(self, names) -> list[Block]:
         """Every block the gradients of ``names`` rest on, each once, in the form documents show."""

@@ -15,6 +15,7 @@ from ..errors import VerificationError
 from ..matrix import matrix_form
 from ..model.partials import Partial
 from .matrix import evaluate_matrix
+from .mistakes import check_cases, check_mistake, counterexample
 from .points import FD_STEP, Point, points
 
 STEP_TOLERANCE = 1e-9       # one line against the line before it
@@ -31,6 +32,8 @@ class Report:
     values_compared: int
     gradients_checked: tuple[str, ...]
     matrix_forms: tuple[str, ...] = ()
+    cases_checked: int = 0                 # layers' derivatives whose k = j / k != j cases were checked
+    mistakes: tuple = ()                   # (Mistake, Counterexample | None): shortcuts shown, checked
     tolerance: float = FD_TOLERANCE
     relative_tolerance: float = FD_RELATIVE
     step_tolerance: float = STEP_TOLERANCE
@@ -95,12 +98,20 @@ def _verify(engine: Engine, names, gradients, blocks) -> Report:
     compared = 0
     with_matrix_form: set[str] = set()
     all_points = points(engine.network)
+    with_cases = [(block, cases) for block in blocks if (cases := engine.jacobian_cases(block)) is not None]
+    mistakes = engine.mistakes(names)
     for point in all_points:
         for block in blocks:
             compared += check_block(block, point)
+        for block, cases in with_cases:
+            compared += check_cases(block, cases, point)
+        for mistake in mistakes:
+            check_mistake(engine, mistake, point)
         for gradient in gradients:
             if check_matrix_form(gradient, point):
                 with_matrix_form.add(gradient.wrt)
     return Report(tuple({str(d): v for d, v in p.sizes.items()} for p in all_points),
                   sum(len(b.steps) for b in blocks), compared, tuple(names),
-                  matrix_forms=tuple(n for n in names if n in with_matrix_form))
+                  matrix_forms=tuple(n for n in names if n in with_matrix_form),
+                  cases_checked=len(with_cases),
+                  mistakes=tuple((mistake, counterexample(mistake, all_points)) for mistake in mistakes))

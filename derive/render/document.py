@@ -9,13 +9,18 @@ import math
 from dataclasses import dataclass
 from typing import Callable
 
+import numpy as np
 import sympy as sp
 
 from ..engine import Block, BlockKey, Engine, Gradient
+from ..engine.cases import JacobianCases
+from ..engine.mistakes import Mistake
 from ..matrix import in_layout, matrix_form
+from ..model.indices import replace_indices
 from ..model.network import Layer, Layout, Network, Role
 from ..model.partials import Partial
 from ..model.primitives import Primitive
+from ..numeric.mistakes import Counterexample
 from ..numeric.verify import Report
 from ..rules.catalogue import NORMALIZED_TARGETS
 from ..printing import latex, latex_inline, matrix_latex, matrix_name_tex, name_tex
@@ -57,6 +62,8 @@ def document(engine: Engine, names: list[str], report: Report, layout: Layout,
     gradients = [engine.gradient_of(name) for name in names]
     blocks = engine.blocks_for(names)
     numbers = {block.key: presentation.reference(n) for n, block in enumerate(blocks, start=1)}
+    mistakes = [_mistake(mistake, example, numbers) for mistake, example in report.mistakes] \
+        if "steps" in presentation.show else []  # shown after the steps they are a shortcut of
     return {
         "show": presentation.show,
         "standalone": presentation.standalone,
@@ -67,9 +74,11 @@ def document(engine: Engine, names: list[str], report: Report, layout: Layout,
         "quantities": [_quantity(t) for t in network.tensors.values() if t.role != Role.LOSS],
         "loss": latex(network.loss.lhs),
         "targets": _targets(network, blocks),
-        "blocks": [_block(block, numbers, n) for n, block in enumerate(blocks, start=1)],
+        "blocks": [_block(block, numbers, n, engine.jacobian_cases(block))
+                   for n, block in enumerate(blocks, start=1)],
         "results": [_result(gradient, numbers) for gradient in gradients],
-        "verification": _verification(report),
+        "mistakes": mistakes,
+        "verification": _verification(report, len(mistakes)),
         "matrix": _matrix_forms(network, gradients, layout),
         "batch": _batch(network),
     }
@@ -128,7 +137,7 @@ def _targets(network: Network, blocks: list[Block]) -> dict | None:
             "sum": rf"\sum_{{{network.class_index()}}} {name_tex(network.target)}_{{{subscript}}}"}
 
 
-def _block(block: Block, numbers: dict, position: int) -> dict:
+def _block(block: Block, numbers: dict, position: int, cases: JacobianCases | None) -> dict:
     heading = {"kind": block.kind, "lhs": latex(block.lhs), "inline": latex_inline(block.lhs),
                "wrt": latex(block.lhs.denominator)}
     if block.layer is not None:
@@ -136,11 +145,54 @@ def _block(block: Block, numbers: dict, position: int) -> dict:
     return {
         "number": numbers[block.key],
         "position": position,
+        "cases": None if cases is None else _cases(block, cases),
         "heading": heading,
         "lhs": latex(block.lhs),
         "steps": [{"tex": latex(step.expr), "rule": step.rule, "detail": _detail(step.detail, numbers)}
                   for step in block.steps],
     }
+
+
+def _cases(block: Block, cases: JacobianCases) -> dict:
+    """The k = j and k != j cases of a layer's derivative, as TeX."""
+    output = block.lhs.numerator
+    return {"lhs": latex(block.lhs), "output_index": latex(cases.output_index), "input_index": latex(cases.input_index),
+            "equal": latex(cases.equal), "different": latex(cases.different), "diagonal": cases.diagonal,
+            "output_equal": latex(replace_indices(output, {cases.output_index: cases.input_index}))}
+
+
+def _mistake(mistake: Mistake, example: Counterexample | None, numbers: dict) -> dict:
+    """A tempting shortcut: the case it keeps, what it gives, and numbers that show it is wrong."""
+    return {
+        "model": mistake.model,
+        "layer": mistake.layer.kind.replace("_", " "),
+        "number": numbers[mistake.block.key],
+        "cases": _cases(mistake.block, mistake.cases),
+        "variable": latex(mistake.block.lhs.denominator),
+        "output": latex(mistake.block.lhs.numerator),
+        "wrong": latex(mistake.wrong),
+        "right": latex(mistake.right),
+        "right_number": numbers.get(BlockKey.gradient(mistake.variable)),
+        "example": None if example is None else {
+            "sizes": _size_settings([example.sizes]),
+            "values": [{"name": name_tex(name), "tex": _numbers_tex(value)} for name, value in example.values.items()],
+            "variable": name_tex(mistake.variable),
+            "right": _numbers_tex(example.right), "wrong": _numbers_tex(example.wrong)},
+    }
+
+
+def _numbers_tex(value) -> str:
+    """Numbers as a person writes a small example: 0.62, (0.62, 0.38), or a matrix."""
+    array = np.asarray(value, dtype=float)
+    if array.ndim == 0:
+        number = float(array)
+        if number == round(number):  # a one-hot target
+            return str(int(number))
+        return f"{0.0 if abs(number) < 0.005 else number:.2f}"
+    if array.ndim == 1:
+        return r"\left(" + r",\ ".join(_numbers_tex(x) for x in array) + r"\right)"
+    rows = [" & ".join(_numbers_tex(x) for x in row) for row in array.reshape(array.shape[0], -1)]
+    return r"\begin{pmatrix}" + r" \\ ".join(rows) + r"\end{pmatrix}"
 
 
 def _result(gradient: Gradient, numbers: dict) -> dict:
@@ -175,12 +227,14 @@ def _size_settings(settings) -> str:
     return f"{group(names)} = " + ", ".join(group([str(s[n]) for n in names]) for s in settings)
 
 
-def _verification(report: Report) -> dict:
+def _verification(report: Report, mistakes_shown: int) -> dict:
     return {
         "sizes": _size_settings(report.sizes),
         "steps": report.steps_checked,
         "compared": report.values_compared,
         "matrix_forms": len(report.matrix_forms),
+        "cases": report.cases_checked,
+        "mistakes": mistakes_shown,
         "tolerance": f"10^{{{round(math.log10(report.tolerance))}}}",
         "relative": f"10^{{{round(math.log10(report.relative_tolerance))}}}",
         "step_tolerance": f"10^{{{round(math.log10(report.step_tolerance))}}}",
