@@ -146,3 +146,24 @@ def test_numpy_code_in_the_jacobian_layout_runs(derivation_of, name):
 def test_numpy_code_reads_sizes_off_the_arrays_it_uses(derivation_of):
     """Regression: dE/dz of a batch divided by y.shape[0], an array the expression does not need."""
     assert derivation_of("batch-mean").numpy_code("z") == "(o - t) / o.shape[0]"
+
+
+def test_documents_state_the_forward_pass_in_the_notation_of_the_gradients(derivation_of):
+    """A reader who learned z = Wx + b sees which convention the gradients use."""
+    seed = derivation_of("softmax-cross-entropy").markdown()
+    forward = seed.split("In this notation the network computes")[1].split("and its gradients are")[0]
+    assert r"\mathbf{z} &= \mathbf{b} + \mathbf{W}^\top \mathbf{y}" in forward
+    assert r"E &= -\mathbf{t}^\top \log\left(\mathbf{o}\right)" in forward  # the number first, not "(...) -1"
+    two_layer = derivation_of("two-layer-tanh").latex()
+    assert r"\mathbf{W}^{(1)\top} \mathbf{x}" in two_layer and r")}^\top" not in two_layer  # one superscript
+
+
+def test_a_wrong_forward_matrix_form_is_caught(derivation_of, monkeypatch):
+    import sys
+    from derive import VerificationError
+    from derive.matrix import nodes
+    verification = sys.modules["derive.numeric.verify"]  # the module; derive.numeric.verify is its function
+    network = derivation_of("linear-mse").network
+    monkeypatch.setattr(verification, "matrix_form", lambda expr, indices: nodes.Leaf("t", 1))
+    with pytest.raises(VerificationError, match="the matrix form of its equation does not agree"):
+        verification.check_forward_matrix_form(network.layers[0], points(network)[0])

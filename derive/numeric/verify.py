@@ -86,6 +86,18 @@ def check_matrix_form(gradient, point: Point) -> bool:
     return True
 
 
+def check_forward_matrix_form(layer, point: Point) -> bool:
+    """A layer's equation in matrix form, evaluated with NumPy, against its output at the point
+    (False: it has no matrix form)."""
+    node = matrix_form(layer.rhs, layer.indices)
+    if node is None:
+        return False
+    value = evaluate_matrix(node, point.values, point.sizes)
+    if not np.allclose(value, point.values[layer.output], rtol=STEP_TOLERANCE, atol=STEP_TOLERANCE):
+        raise VerificationError(f"{layer.where}: the matrix form of its equation does not agree with it")
+    return True
+
+
 def verify(engine: Engine, names: list[str]) -> Report:
     """Check every block that the gradients with respect to ``names`` are derived from."""
     gradients = [engine.gradient_of(name) for name in names]
@@ -110,6 +122,8 @@ def _verify(engine: Engine, names, gradients, blocks) -> Report:
         for gradient in gradients:
             if check_matrix_form(gradient, point):
                 with_matrix_form.add(gradient.wrt)
+        for layer in engine.network.equations:
+            check_forward_matrix_form(layer, point)
     return Report(tuple({str(d): v for d, v in p.sizes.items()} for p in all_points),
                   sum(len(b.steps) for b in blocks), compared, tuple(names),
                   matrix_forms=tuple(n for n in names if n in with_matrix_form),

@@ -28,7 +28,10 @@ class MatrixLatexPrinter(n.NodeVisitor):
         return "I"
 
     def visit_Transpose(self, node):
-        return rf"{self.atom(node.inner)}^\top"
+        tex = self.atom(node.inner)
+        if isinstance(node.inner, n.Leaf) and tex.endswith(")}"):  # W^{(1)}: one superscript, W^{(1)\top}
+            return tex[:-1] + r"\top}"
+        return rf"{tex}^\top"
 
     def visit_Diag(self, node):
         return rf"\operatorname{{diag}}\left({self.visit(node.inner)}\right)"
@@ -59,6 +62,8 @@ class MatrixLatexPrinter(n.NodeVisitor):
 
     def visit_Scale(self, node):
         factor, inner = node.factor, node.inner
+        if isinstance(inner, n.Scalar) and not isinstance(factor, n.Scalar):
+            factor, inner = inner, factor  # a number reads first: -t^T log(o), not (t^T log(o)) -1
         inner_tex = self.atom(inner) if isinstance(inner, (n.Add, n.Scale)) else self.visit(inner)
         if isinstance(factor, n.Scalar) and factor.value == -1:
             return "-" + inner_tex
@@ -154,6 +159,8 @@ class NumpyPrinter(n.NodeVisitor):
 
     def visit_Scale(self, node):
         factor, inner = node.factor, node.inner
+        if isinstance(inner, n.Scalar) and not isinstance(factor, n.Scalar):
+            factor, inner = inner, factor  # a number reads first: -t^T log(o), not (t^T log(o)) -1
         if isinstance(factor, n.Scalar) and factor.value == -1:
             return f"-{self.atom(inner)}"
         if n.is_reciprocal(factor):

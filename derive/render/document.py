@@ -112,7 +112,14 @@ def _matrix_forms(network: Network, gradients: list[Gradient], layout: Layout) -
         })
     quantities = [{"symbol": matrix_name_tex(t.name, len(t.dims)), "shape": _shape_tex(t.dims), "rank": len(t.dims)}
                   for t in network.tensors.values() if t.role != Role.LOSS and t.dims]
-    return {"layout": layout, "rows": rows, "quantities": quantities, "differential": network.differential}
+    forward = []
+    for layer in network.equations:
+        node = matrix_form(layer.rhs, layer.indices)
+        rank = len(layer.indices)
+        forward.append({"lhs": matrix_name_tex(layer.output, rank) if rank else name_tex(layer.output),
+                        "tex": None if node is None else matrix_latex(node)})
+    return {"layout": layout, "rows": rows, "quantities": quantities, "differential": network.differential,
+            "forward": forward}
 
 
 def _equation(layer: Layer) -> dict:
