@@ -97,3 +97,12 @@ def test_a_loss_with_another_name_is_called_by_it():
     markdown = derivation.markdown()
     assert r"\frac{\partial L}{\partial \mathbf{W}}" in markdown and r"\partial E" not in markdown
     assert derivation.text("w").startswith("dL/dw[i,j] = ")
+
+
+def test_a_document_defines_the_matrix_symbols_it_uses_and_no_others(example):
+    markdown = example.markdown()
+    section = markdown.split("## Matrix form")[1].split("## Verification")[0]
+    definitions, math = section.split("The quantities are")[0], section.split("network computes")[1]
+    for symbol in (r"\odot", r"\oslash"):
+        assert (symbol in definitions) == (symbol in math), symbol
+    assert "finite difference" in markdown and "as below" not in markdown  # no dangling reference

@@ -19,7 +19,7 @@ from ..matrix import in_layout, matrix_form
 from ..model.indices import replace_indices
 from ..model.network import Layer, Layout, Network, Role
 from ..model.partials import Partial
-from ..model.primitives import Primitive
+from ..model.primitives import PRIMITIVES, Primitive
 from ..numeric.mistakes import Counterexample
 from ..numeric.verify import Report
 from ..rules.catalogue import NORMALIZED_TARGETS
@@ -118,8 +118,20 @@ def _matrix_forms(network: Network, gradients: list[Gradient], layout: Layout) -
         rank = len(layer.indices)
         forward.append({"lhs": matrix_name_tex(layer.output, rank) if rank else name_tex(layer.output),
                         "tex": None if node is None else matrix_latex(node)})
+    shown = " ".join(row["tex"] or "" for row in [*rows, *forward])
     return {"layout": layout, "rows": rows, "quantities": quantities, "differential": network.differential,
-            "forward": forward}
+            "forward": forward, "symbols": [(symbol, meaning) for symbol, meaning, used in _MATRIX_SYMBOLS
+                                            if used(shown)]}
+
+
+# what the matrix forms' symbols mean, said only in documents whose matrix forms use them
+_MATRIX_SYMBOLS = (
+    (r"$\odot$", "multiplies element by element", lambda tex: r"\odot" in tex),
+    (r"$\oslash$", "divides element by element", lambda tex: r"\oslash" in tex),
+    (r"$\mathbf{1}$", "is the vector of ones", lambda tex: r"\mathbf{1}" in tex),
+    ("a function of a vector", "acts on each element",
+     lambda tex: any(p.matrix_tex.split("{x}")[0] in tex for p in PRIMITIVES if p.matrix_tex)),
+)
 
 
 def _equation(layer: Layer) -> dict:
