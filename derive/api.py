@@ -138,10 +138,11 @@ class Derivation:
                 return evaluate_matrix(node, arrays, sizes(arrays))
             return from_matrix_form
 
-        def from_index_form(**arrays):  # vectorised over every index, no element loops
+        def from_index_form(**arrays):  # one einsum per sum of products: no element loops, no blow-up
             check(arrays)
             found = sizes(arrays)
-            array = evaluate_aligned(gradient.result, arrays, lambda i: int((i.upper + 1).xreplace(found)),
+            values = {**{str(dim): size for dim, size in found.items()}, **arrays}  # 1/B reads B off the arrays
+            array = evaluate_aligned(gradient.result, values, lambda i: int((i.upper + 1).xreplace(found)),
                                      gradient.indices)
             return array.T if transpose else array
         return from_index_form

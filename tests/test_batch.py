@@ -1,6 +1,7 @@
 """Batches: a leading sample index, the loss summed or averaged, the batch in the matrix form."""
 import json
 
+import numpy as np
 import pytest
 
 from derive import Derivation, parse_expression
@@ -80,3 +81,32 @@ def test_batch_assumption_sums_over_the_class_index(derivation_of):
 def test_bad_batch_table(cli, one_line_error, spec_file, good_spec, tmp_path, table, fragment):
     spec = spec_file(f"[batch]\n{table}\n" + good_spec)
     one_line_error(cli("build", spec, "--out", tmp_path / "out"), "[batch]", fragment)
+
+
+def test_gradients_without_a_matrix_form_run_at_training_sizes_without_multiplying_out():
+    """Regression (#14): numpy_function("w1") of a batch two-layer network multiplied every factor
+    out over all indices (a B x classes x hidden array: 31 GiB at real sizes) and needed B= by hand."""
+    import tracemalloc
+    derivation = Derivation.from_dict({
+        "layers": [{"type": "affine", "input": "x", "output": "z1", "weight": "w1", "bias": "b1"},
+                   {"type": "tanh", "input": "z1", "output": "a1"},
+                   {"type": "affine", "input": "a1", "output": "z2", "weight": "w2", "bias": "b2"},
+                   {"type": "softmax", "input": "z2", "output": "o"}],
+        "loss": {"type": "cross_entropy", "input": "o", "target": "t", "targets": "one_hot"},
+        "batch": {"size": "B", "reduction": "mean"}})
+    B, m, n, k = 256, 32, 64, 50
+    rng = np.random.default_rng(1)
+    x, w1, w2 = rng.normal(size=(B, m)), rng.normal(size=(m, n)) * 0.1, rng.normal(size=(n, k)) * 0.1
+    a1 = np.tanh(x @ w1)
+    logits = a1 @ w2
+    o = np.exp(logits - logits.max(axis=1, keepdims=True))
+    o /= o.sum(axis=1, keepdims=True)
+    t = np.eye(k)[rng.integers(0, k, B)]
+    delta1 = (1 - a1 ** 2) * (((o - t) / B) @ w2.T)
+    for name, expected in (("w1", x.T @ delta1), ("b1", delta1.sum(axis=0)), ("x", delta1 @ w1.T)):
+        tracemalloc.start()
+        got = derivation.numpy_function(name)(x=x, w1=w1, a1=a1, w2=w2, o=o, t=t)  # no B=: read off x
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert np.allclose(got, expected, rtol=1e-10, atol=1e-14)
+        assert peak < 20 * x.nbytes  # the product over (s, i, j, l) alone would be B*m*n*k*8 = 26 MB

@@ -15,7 +15,7 @@ import numpy as np
 import sympy as sp
 
 from ..errors import LimitReached
-from ..model.indices import up_to_names
+from ..model.indices import make_sum, up_to_names
 from ..model.partials import Partial
 from ..model.primitives import of as primitive_of
 
@@ -58,6 +58,27 @@ class IndexEvaluator:
             result = aligned if result is None else operation(result, aligned)
         return result, axes
 
+
+    def contract(self, parts: list[Value], summed: tuple) -> Value:
+        """The product of ``parts`` summed over the indices ``summed``, in one einsum."""
+        axes = tuple(dict.fromkeys(a for _, part_axes in parts for a in part_axes))
+        kept = tuple(a for a in axes if a not in summed)
+        if self.budget is not None and math.prod(self.size(a) for a in kept) > self.budget:
+            raise LimitReached(f"checking this would need arrays of {math.prod(self.size(a) for a in kept)} "
+                               f"numbers (over {len(kept)} indices); verification is limited to {self.budget}")
+        letters = {a: _LETTERS[n] for n, a in enumerate(axes)}
+        subscripts = ",".join("".join(letters[a] for a in part_axes) for _, part_axes in parts)
+        arrays = [array for array, _ in parts]
+        large = any(np.size(array) > 4096 for array in arrays)  # then BLAS and a contraction order pay off
+        result = np.einsum(f"{subscripts}->{''.join(letters[a] for a in kept)}", *arrays,
+                           optimize="greedy" if large else False)
+        for idx in summed:
+            if idx not in letters:  # summing what does not depend on the index: times its range
+                result = result * self.size(idx)
+        return result, kept
+
+
+_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 Compiled = Callable[[IndexEvaluator], Value]
 
@@ -119,17 +140,15 @@ def _operation(operation):
 
 
 def _sum(expr) -> Compiled:
-    body, summed = compiled(expr.function), [limit[0] for limit in expr.limits]
-
-    def value(env):
-        array, axes = body(env)
-        for idx in summed:
-            if idx in axes:
-                array, axes = array.sum(axis=axes.index(idx)), tuple(a for a in axes if a != idx)
-            else:
-                array = array * env.size(idx)
-        return array, axes
-    return value
+    """A sum of a product is one contraction (einsum): the product over all the indices of its
+    factors is never formed.  A sum of terms is the sum of their sums, so that no term is spread
+    over the indices of another."""
+    summed, body = tuple(limit[0] for limit in expr.limits), expr.function
+    if isinstance(body, sp.Add):
+        terms = [compiled(make_sum(term, *expr.limits)) for term in body.args]
+        return lambda env: env.combine([term(env) for term in terms], np.add)
+    factors = [compiled(factor) for factor in (body.args if isinstance(body, sp.Mul) else (body,))]
+    return lambda env: env.contract([factor(env) for factor in factors], summed)
 
 
 def _dirac_delta(expr) -> Compiled:
