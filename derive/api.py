@@ -24,6 +24,7 @@ from .numeric.evaluate import evaluate_aligned
 from .numeric.matrix import evaluate_matrix
 from .numeric.verify import Report, verify
 from .printing import latex, matrix_latex, numpy_code, text
+from .printing.einsum import einsum_code
 from .render.document import SECTIONS, Presentation, render
 from .spec import example_network, load_spec, network_from_dict, network_from_text
 
@@ -93,10 +94,17 @@ class Derivation:
         node = matrix_form(gradient.result, gradient.indices)
         return None if node is None else in_layout(node, self._layout(layout))
 
-    def numpy_code(self, name: str, layout: str | None = None) -> str | None:
-        """A NumPy expression (``np`` = numpy) for the whole gradient array, or None."""
+    def numpy_code(self, name: str, layout: str | None = None) -> str:
+        """A NumPy expression (``np`` = numpy) for the whole gradient array: from the matrix form
+        where there is one, else with np.einsum from the index form."""
         node = self.matrix(name, layout)
-        return None if node is None else numpy_code(node, self._size_code(name))
+        if node is not None:
+            return numpy_code(node, self._size_code(name))
+        gradient = self.gradient(name)
+        order = tuple(gradient.indices)
+        if self._layout(layout) == Layout.NUMERATOR and len(order) == 2:
+            order = order[::-1]
+        return einsum_code(gradient.result, order, self._size_code(name))
 
     def _size_code(self, name: str) -> dict:
         """Each dimension as NumPy code that reads it off an array: B -> o.shape[0], preferring
@@ -208,7 +216,7 @@ class Derivation:
             "layout": str(self._layout(layout)),
             "shape": [str(d) for d in self.network.gradient_shape(name, self._layout(layout))],
             "matrix": None if node is None else matrix_latex(node),
-            "numpy": None if node is None else numpy_code(node, self._size_code(name)),
+            "numpy": self.numpy_code(name, layout),
             "assumptions": self.assumptions(),
             "steps": [{"equation": text(block.lhs), "rule": step.rule, "expression": text(step.expr)}
                       for block in gradient.blocks for step in block.steps],
