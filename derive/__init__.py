@@ -3,16 +3,11 @@
 The names below are imported when first used, so that ``derive build`` can serve cached
 documents without importing SymPy.
 """
-import importlib
+from .lazy import lazy_exports
 
 _EXPORTS = {"Derivation": ".api", "Gradient": ".engine", "DeriveError": ".errors", "SpecError": ".errors",
             "VerificationError": ".errors", "load_spec": ".spec", "network_from_dict": ".spec",
             "parse_expression": ".spec"}
 
 __all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str):
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'derive' has no attribute '{name}'")
-    return getattr(importlib.import_module(_EXPORTS[name], __name__), name)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

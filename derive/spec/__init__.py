@@ -2,7 +2,7 @@
 
 The names below are imported when first used: reading a spec's text needs no SymPy.
 """
-import importlib
+from ..lazy import lazy_exports
 
 _EXPORTS = {"DEFAULT": ".examples", "deep_tanh_network": ".examples", "example_network": ".examples",
             "example_specs": ".examples", "examples_dir": ".examples", "parse_expression": ".expressions",
@@ -10,9 +10,4 @@ _EXPORTS = {"DEFAULT": ".examples", "deep_tanh_network": ".examples", "example_n
             "read_spec_text": ".text"}
 
 __all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str):
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'derive.spec' has no attribute '{name}'")
-    return getattr(importlib.import_module(_EXPORTS[name], __name__), name)
+__getattr__ = lazy_exports(__name__, _EXPORTS)
