@@ -13,6 +13,12 @@ ALLOWED = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Call, ast.Name, ast.Attri
            ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.MatMult, ast.USub, ast.keyword, ast.Subscript)
 
 
+# ndarray.sum and np.einsum(optimize=True) import helpers on their first call, from C, with the
+# builtins of the calling frame: called first inside the restricted eval below, that would fail
+np.zeros((1, 1)).sum(axis=0)
+np.einsum("i->", np.zeros(1), optimize=True)
+
+
 def run_numpy(code: str, arrays: dict):
     """Evaluate generated NumPy code after checking it uses nothing but arithmetic and np calls."""
     tree = ast.parse(code, mode="eval")
@@ -167,3 +173,43 @@ def test_a_wrong_forward_matrix_form_is_caught(derivation_of, monkeypatch):
     monkeypatch.setattr(verification, "matrix_form", lambda expr, indices: nodes.Leaf("t", 1))
     with pytest.raises(VerificationError, match="the matrix form of its equation does not agree"):
         verification.check_forward_matrix_form(network.layers[0], points(network)[0])
+
+
+def test_the_backward_recursion_names_each_layers_error_and_writes_the_gradients_through_it(derivation_of):
+    from derive.matrix.recursion import backward_recursion, gradients_needed
+    derivation = derivation_of("two-layer-tanh")
+    needed = [derivation.gradient(n) for n in gradients_needed(derivation.network, derivation.wrt)]
+    lines = {name: matrix_latex(node) for name, node in backward_recursion(derivation.network, needed)}
+    assert lines["z2"] == r"\mathbf{o} - \mathbf{t}"
+    assert lines["z1"] == r"\left(\mathbf{1} - \mathbf{a}^{(1)} \odot \mathbf{a}^{(1)}\right) \odot " \
+                          r"\left(\mathbf{W}^{(2)} \boldsymbol{\delta}^{(2)}\right)"
+    assert lines["w1"] == r"\mathbf{x} \boldsymbol{\delta}^{(1)\top}" and lines["b2"] == r"\boldsymbol{\delta}^{(2)}"
+    assert r"\boldsymbol{\delta}^{(1)} &= " in derivation.markdown()
+    assert r"\boldsymbol{\delta}" not in derivation.markdown(layout="numerator")  # written for one layout
+
+
+def test_the_recursion_of_a_deeper_network_it_was_not_written_for_chains_every_layer():
+    from derive.spec import deep_tanh_network
+    markdown = Derivation.from_dict(deep_tanh_network(3)).markdown()
+    for level in (1, 2, 3):
+        assert rf"\boldsymbol{{\delta}}^{{({level})}} &= \left(\mathbf{{1}} - \mathbf{{a}}^{{({level})}} \odot " \
+               rf"\mathbf{{a}}^{{({level})}}\right) \odot \left(\mathbf{{W}}^{{({level + 1})}} " \
+               rf"\boldsymbol{{\delta}}^{{({level + 1})}}\right)" in markdown
+    assert "Kronecker" in markdown
+
+
+def test_a_network_of_one_affine_layer_has_no_recursion(derivation_of):
+    assert r"\boldsymbol{\delta}" not in derivation_of("softmax-cross-entropy").markdown()
+
+
+def test_a_wrong_recursion_line_is_caught(derivation_of):
+    from derive import VerificationError
+    from derive.matrix import nodes
+    from derive.matrix.recursion import backward_recursion, gradients_needed
+    from derive.numeric.verify import check_recursion
+    derivation = derivation_of("two-layer-tanh")
+    needed = [derivation.gradient(n) for n in gradients_needed(derivation.network, derivation.wrt)]
+    lines = backward_recursion(derivation.network, needed)
+    wrong = [(name, nodes.Error("z2", 1) if name == "b1" else node) for name, node in lines]  # b1 is delta1
+    with pytest.raises(VerificationError, match="recursion's line for dE/db1"):
+        check_recursion(derivation.network, needed, wrong, points(derivation.network)[0])

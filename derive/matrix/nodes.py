@@ -31,6 +31,15 @@ class Leaf(Node):
 
 
 @dataclass(frozen=True)
+class Error(Node):
+    """The backpropagated error of a quantity z: the gradient dE/dz, named where the backward
+    recursion uses it (matrix/recursion.py)."""
+
+    of: str
+    rank: int
+
+
+@dataclass(frozen=True)
 class Scalar(Node):
     """A scalar expression without indices: a number, a constant T, a size B."""
 

@@ -15,6 +15,9 @@ class MatrixEvaluator(n.NodeVisitor):
     def visit_Leaf(self, node):
         return np.asarray(self.arrays[node.name], dtype=float)
 
+    def visit_Error(self, node):
+        return np.asarray(self.arrays[f"delta_{node.of}"], dtype=float)
+
     def visit_Scalar(self, node):
         known = {s: sp.Float(float(np.asarray(self.arrays[s.name]))) for s in node.value.free_symbols
                  if s.name in self.arrays}

@@ -13,6 +13,7 @@ import sympy as sp
 from ..engine import Block, Engine
 from ..errors import VerificationError
 from ..matrix import matrix_form
+from ..matrix.recursion import backward_recursion, gradients_needed
 from ..model.partials import Partial
 from .matrix import evaluate_matrix
 from .mistakes import check_cases, check_mistake, counterexample
@@ -34,6 +35,7 @@ class Report:
     matrix_forms: tuple[str, ...] = ()
     cases_checked: int = 0                 # layers' derivatives whose k = j / k != j cases were checked
     mistakes: tuple = ()                   # (Mistake, Counterexample | None): shortcuts shown, checked
+    recursion_lines: int = 0               # lines of the backward recursion checked
     tolerance: float = FD_TOLERANCE
     relative_tolerance: float = FD_RELATIVE
     step_tolerance: float = STEP_TOLERANCE
@@ -98,6 +100,18 @@ def check_forward_matrix_form(layer, point: Point) -> bool:
     return True
 
 
+def check_recursion(network, gradients, lines, point: Point) -> None:
+    """Each line of the backward recursion, its errors evaluated from their own matrix forms,
+    against the gradient's full matrix form."""
+    full = {g.wrt: evaluate_matrix(matrix_form(g.result, g.indices), point.values, point.sizes)
+            for g in gradients if matrix_form(g.result, g.indices) is not None}
+    values = {**point.values, **{f"delta_{name}": value for name, value in full.items()}}
+    for name, node in lines:
+        if not np.allclose(evaluate_matrix(node, values, point.sizes), full[name], rtol=STEP_TOLERANCE,
+                           atol=STEP_TOLERANCE):
+            raise VerificationError(f"the backward recursion's line for dE/d{name} does not agree with its matrix form")
+
+
 def verify(engine: Engine, names: list[str]) -> Report:
     """Check every block that the gradients with respect to ``names`` are derived from."""
     gradients = [engine.gradient_of(name) for name in names]
@@ -112,6 +126,8 @@ def _verify(engine: Engine, names, gradients, blocks) -> Report:
     all_points = points(engine.network)
     with_cases = [(block, cases) for block in blocks if (cases := engine.jacobian_cases(block)) is not None]
     mistakes = engine.mistakes(names)
+    needed = [engine.gradient_of(name) for name in gradients_needed(engine.network, names)]
+    recursion = backward_recursion(engine.network, needed)
     for point in all_points:
         for block in blocks:
             compared += check_block(block, point)
@@ -124,8 +140,9 @@ def _verify(engine: Engine, names, gradients, blocks) -> Report:
                 with_matrix_form.add(gradient.wrt)
         for layer in engine.network.equations:
             check_forward_matrix_form(layer, point)
+        check_recursion(engine.network, needed, recursion, point)
     return Report(tuple({str(d): v for d, v in p.sizes.items()} for p in all_points),
                   sum(len(b.steps) for b in blocks), compared, tuple(names),
                   matrix_forms=tuple(n for n in names if n in with_matrix_form),
-                  cases_checked=len(with_cases),
+                  cases_checked=len(with_cases), recursion_lines=len(recursion),
                   mistakes=tuple((mistake, counterexample(mistake, all_points)) for mistake in mistakes))

@@ -11,7 +11,7 @@ import sympy as sp
 from ..matrix import nodes as n
 from ..model.primitives import BY_NAME, BY_POWER
 from .index import latex, text
-from .names import matrix_name_tex
+from .names import error_tex, matrix_name_tex
 
 
 class MatrixLatexPrinter(n.NodeVisitor):
@@ -21,6 +21,9 @@ class MatrixLatexPrinter(n.NodeVisitor):
     def visit_Scalar(self, node):
         return latex(node.value)
 
+    def visit_Error(self, node):
+        return error_tex(node.of)
+
     def visit_Ones(self, node):
         return r"\mathbf{1}"
 
@@ -29,7 +32,7 @@ class MatrixLatexPrinter(n.NodeVisitor):
 
     def visit_Transpose(self, node):
         tex = self.atom(node.inner)
-        if isinstance(node.inner, n.Leaf) and tex.endswith(")}"):  # W^{(1)}: one superscript, W^{(1)\top}
+        if isinstance(node.inner, (n.Leaf, n.Error)) and tex.endswith(")}"):  # W^{(1)}: one superscript, W^{(1)\top}
             return tex[:-1] + r"\top}"
         return rf"{tex}^\top"
 
@@ -118,6 +121,9 @@ class NumpyPrinter(n.NodeVisitor):
 
     def visit_Scalar(self, node):
         return self.sized(node.value)
+
+    def visit_Error(self, node):
+        return f"delta_{node.of}"
 
     def visit_Ones(self, node):
         return "1"

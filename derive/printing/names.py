@@ -41,3 +41,12 @@ def matrix_name_tex(name: str, rank: int) -> str:
         stem = stem.upper()
     tex = rf"\boldsymbol{{\{stem}}}" if stem in GREEK else rf"\mathbf{{{stem}}}"
     return f"{tex}^{{({number})}}" if number else tex
+
+
+def error_tex(name: str) -> str:
+    """The error dE/dz of z1 as a bold delta^{(1)}, of z as a bold delta_{z}: bold and with one
+    index at most, so that it is not read as a Kronecker delta."""
+    numbered = NUMBERED.match(name)
+    if numbered:
+        return rf"\boldsymbol{{\delta}}^{{({numbered.group(2)})}}"
+    return rf"\boldsymbol{{\delta}}_{{{name_tex(name)}}}"

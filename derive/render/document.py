@@ -16,6 +16,7 @@ from ..engine import Block, BlockKey, Engine, Gradient
 from ..engine.cases import JacobianCases
 from ..engine.mistakes import Mistake
 from ..matrix import in_layout, matrix_form
+from ..matrix.recursion import backward_recursion, gradients_needed
 from ..model.indices import replace_indices
 from ..model.network import Layer, Layout, Network, Role
 from ..model.partials import Partial
@@ -24,6 +25,7 @@ from ..numeric.mistakes import Counterexample
 from ..numeric.verify import Report
 from ..rules.catalogue import NORMALIZED_TARGETS
 from ..printing import latex, latex_inline, matrix_latex, matrix_name_tex, name_tex
+from ..printing.names import error_tex
 from .environment import environment
 from .formats import TEMPLATES
 
@@ -79,7 +81,7 @@ def document(engine: Engine, names: list[str], report: Report, layout: Layout,
         "results": [_result(gradient, numbers) for gradient in gradients],
         "mistakes": mistakes,
         "verification": _verification(report, len(mistakes)),
-        "matrix": _matrix_forms(network, gradients, layout),
+        "matrix": _matrix_forms(engine, gradients, layout),
         "batch": _batch(network),
     }
 
@@ -94,8 +96,9 @@ def _shape_tex(shape) -> str:
     return r" \times ".join(str(d) for d in shape) if shape else "1"
 
 
-def _matrix_forms(network: Network, gradients: list[Gradient], layout: Layout) -> dict:
+def _matrix_forms(engine: Engine, gradients: list[Gradient], layout: Layout) -> dict:
     """Each result in matrix notation, in the network's layout, with its shape."""
+    network = engine.network
     rows = []
     for gradient in gradients:
         tensor = network.tensors[gradient.wrt]
@@ -112,16 +115,17 @@ def _matrix_forms(network: Network, gradients: list[Gradient], layout: Layout) -
         })
     quantities = [{"symbol": matrix_name_tex(t.name, len(t.dims)), "shape": _shape_tex(t.dims), "rank": len(t.dims)}
                   for t in network.tensors.values() if t.role != Role.LOSS and t.dims]
+    recursion = _recursion(engine, gradients) if layout == Layout.DENOMINATOR else []
     forward = []
     for layer in network.equations:
         node = matrix_form(layer.rhs, layer.indices)
         rank = len(layer.indices)
         forward.append({"lhs": matrix_name_tex(layer.output, rank) if rank else name_tex(layer.output),
                         "tex": None if node is None else matrix_latex(node)})
-    shown = " ".join(row["tex"] or "" for row in [*rows, *forward])
+    shown = " ".join(row["tex"] or "" for row in [*rows, *forward, *recursion])
+    symbols = [(symbol, meaning) for symbol, meaning, used in _MATRIX_SYMBOLS if used(shown)]
     return {"layout": layout, "rows": rows, "quantities": quantities, "differential": network.differential,
-            "forward": forward, "symbols": [(symbol, meaning) for symbol, meaning, used in _MATRIX_SYMBOLS
-                                            if used(shown)]}
+            "forward": forward, "recursion": recursion, "symbols": symbols}
 
 
 # what the matrix forms' symbols mean, said only in documents whose matrix forms use them
@@ -132,6 +136,21 @@ _MATRIX_SYMBOLS = (
     ("a function of a vector", "acts on each element",
      lambda tex: any(p.matrix_tex.split("{x}")[0] in tex for p in PRIMITIVES if p.matrix_tex)),
 )
+
+
+def _recursion(engine: Engine, gradients: list[Gradient]) -> list[dict]:
+    """The backward recursion (matrix/recursion.py): each error, then each gradient through them."""
+    network = engine.network
+    needed = [engine.gradient_of(name) for name in gradients_needed(network, [g.wrt for g in gradients])]
+    lines = []
+    for name, node in backward_recursion(network, needed):
+        rank = len(network.tensors[name].dims)
+        is_error = isinstance(network.defining(name), Layer) and network.defining(name).kind == "affine"
+        lines.append({"lhs": error_tex(name) if is_error else
+                      rf"\frac{{\partial {latex(network.loss.lhs)}}}{{\partial {matrix_name_tex(name, rank)}}}",
+                      "tex": matrix_latex(node), "error": is_error,
+                      "gradient": rf"\partial {latex(network.loss.lhs)}/\partial {matrix_name_tex(name, rank)}"})
+    return lines
 
 
 def _equation(layer: Layer) -> dict:
@@ -254,6 +273,7 @@ def _verification(report: Report, mistakes_shown: int) -> dict:
         "matrix_forms": len(report.matrix_forms),
         "cases": report.cases_checked,
         "mistakes": mistakes_shown,
+        "recursion": report.recursion_lines,
         "tolerance": f"10^{{{round(math.log10(report.tolerance))}}}",
         "relative": f"10^{{{round(math.log10(report.relative_tolerance))}}}",
         "step_tolerance": f"10^{{{round(math.log10(report.step_tolerance))}}}",
