@@ -1,8 +1,9 @@
 """Rendered derivations kept on disk, so a doc build with dozens of specs stays fast.
 
 An entry is keyed by everything its text depends on: the spec's content and the rendering's
-settings (given by the caller) and derive itself (its version and a hash of its code and
-templates, so an edited checkout never reads what older code wrote).  The cache lives in
+settings (given by the caller), derive itself (its version and a hash of its code and
+templates, so an edited checkout never reads what older code wrote), and the versions of
+Python and of the libraries that shape the text (SymPy, Jinja2, NumPy).  The cache lives in
 ``$DERIVE_CACHE_DIR``, else ``$XDG_CACHE_HOME/derive``, else ``~/.cache/derive``;
 ``DERIVE_NO_CACHE=1`` (or ``derive build --no-cache``) turns it off.
 
@@ -16,6 +17,7 @@ import functools
 import hashlib
 import json
 import os
+import sys
 import tempfile
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -39,14 +41,20 @@ def cache_dir() -> Path | None:
     return Path(base) / "derive"
 
 
+# what else shapes a document's text: SymPy's diff and printers, Jinja2, NumPy's numbers
+LIBRARIES = ("derive", "sympy", "jinja2", "numpy")
+
+
 @functools.cache
 def fingerprint() -> str:
-    """derive's version and a hash of the code and templates that make a document."""
-    digest = hashlib.sha256()
-    try:
-        digest.update(version("derive").encode())
-    except PackageNotFoundError:
-        pass
+    """The versions of derive, the libraries that shape its text and Python, and a hash of
+    derive's code and templates."""
+    digest = hashlib.sha256(sys.version.encode())
+    for library in LIBRARIES:
+        try:
+            digest.update(f"{library} {version(library)}".encode())
+        except PackageNotFoundError:
+            pass
     package = Path(__file__).resolve().parent
     for root in (package, data_dir("templates")):
         for path in sorted(p for p in root.rglob("*") if p.is_file() and p.suffix != ".pyc"):

@@ -32,8 +32,7 @@ def local_derivative(engine, layer: Layer, wrt: str, out_indices=None, wrt_indic
     direct = layer is network.loss and len(network.consumers(wrt)) > 1
     lhs = (DirectPartial if direct else Partial)(output, variable)
 
-    form, names = up_to_names(sp.Tuple(output, variable, definition))
-    form = (layer.kind, direct, form)
+    form, names = _form(engine, layer, direct, output, variable, definition)
     steps = None
     if (known := engine.local_forms.get(form)) is not None:  # another layer of the same form
         first_names, first_steps = known
@@ -54,6 +53,25 @@ def _derived(engine, definition, output, variable, where: str) -> tuple[Step, ..
     steps.append(DIFFERENTIATE.step(differentiated, variable=variable, functions=_primitives_in(definition)))
     steps += simplify(differentiated, engine.context, engine.rules, where)
     return tuple(steps)
+
+
+def _form(engine, layer: Layer, direct: bool, output, variable, definition):
+    """What the derivation depends on, up to names: the equation, and the definitions of the
+    other layers it could be folded into (whose names all occur in it), and the order of the
+    names, where rules break a tie by name."""
+    bases = _base_names(definition) | _base_names(output)
+    foldable = [sp.Tuple(other.lhs, other.rhs) for other in engine.network.layers
+                if other is not layer and _base_names(other.rhs) <= bases]
+    whole = sp.Tuple(output, variable, definition, *foldable)
+    form, names = up_to_names(whole)
+    ranges = {symbol for idx in whole.atoms(sp.Idx) for symbol in idx.upper.free_symbols}  # they break no ties
+    named = [n for n, name in enumerate(names) if name not in ranges]
+    by_name = tuple(sorted(named, key=lambda n: names[n].name))
+    return (layer.kind, direct, by_name, form), names
+
+
+def _base_names(expr) -> set[str]:
+    return {base.label.name for base in expr.atoms(sp.IndexedBase)}
 
 
 # Layers of one form (16 affine layers, or 16 tanh layers, differing only in their names) have

@@ -23,8 +23,11 @@ def backward_recursion(network, gradients) -> list[tuple[str, n.Node]]:
     ``gradients_needed``; denominator layout), the errors first, top down; [] where fewer than
     two affine layers have an error to name (a single layer has no recursion)."""
     forms = {g.wrt: matrix_form(g.result, g.indices) for g in gradients}
-    errors = {layer.output: forms[layer.output] for layer in reversed(network.layers)
-              if layer.kind == "affine" and forms.get(layer.output) is not None}
+    affine = [layer.output for layer in reversed(network.layers)
+              if layer.kind == "affine" and forms.get(layer.output) is not None]
+    alike = [forms[name] for name in affine]
+    # two errors of one form could each be written as the other: neither is named
+    errors = {name: forms[name] for name in affine if alike.count(forms[name]) == 1}
     if len(errors) < 2:
         return []
     biggest_first = sorted(errors, key=lambda name: -_size(errors[name]))

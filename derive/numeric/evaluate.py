@@ -63,9 +63,13 @@ class IndexEvaluator:
         """The product of ``parts`` summed over the indices ``summed``, in one einsum."""
         axes = tuple(dict.fromkeys(a for _, part_axes in parts for a in part_axes))
         kept = tuple(a for a in axes if a not in summed)
-        if self.budget is not None and math.prod(self.size(a) for a in kept) > self.budget:
-            raise LimitReached(f"checking this would need arrays of {math.prod(self.size(a) for a in kept)} "
-                               f"numbers (over {len(kept)} indices); verification is limited to {self.budget}")
+        # the work is the product over every index, summed ones included: bounded like the arrays
+        work = math.prod(self.size(a) for a in axes)
+        if self.budget is not None and work > self.budget:
+            raise LimitReached(f"checking this would need {work} products (over {len(axes)} indices); "
+                               f"verification is limited to {self.budget}")
+        if len(axes) > len(_LETTERS) or len(parts) > MAX_EINSUM_OPERANDS:  # beyond what einsum takes
+            return self._summed(self.combine(parts, np.multiply), summed)
         letters = {a: _LETTERS[n] for n, a in enumerate(axes)}
         subscripts = ",".join("".join(letters[a] for a in part_axes) for _, part_axes in parts)
         arrays = [array for array, _ in parts]
@@ -77,7 +81,17 @@ class IndexEvaluator:
                 result = result * self.size(idx)
         return result, kept
 
+    def _summed(self, value: Value, summed: tuple) -> Value:
+        array, axes = value
+        for idx in summed:
+            if idx in axes:
+                array, axes = array.sum(axis=axes.index(idx)), tuple(a for a in axes if a != idx)
+            else:
+                array = array * self.size(idx)
+        return array, axes
 
+
+MAX_EINSUM_OPERANDS = 32
 _LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 Compiled = Callable[[IndexEvaluator], Value]

@@ -9,7 +9,7 @@ import numpy as np
 from ..engine.cases import JacobianCases
 from ..engine.mistakes import Mistake
 from ..errors import VerificationError
-from ..model.indices import make_sum, rename_free
+from ..model.indices import make_sum, rename_bound, rename_free
 from ..model.partials import indices_of, tensor_names
 from .points import Point
 
@@ -39,12 +39,18 @@ def check_cases(block, cases: JacobianCases, point: Point) -> int:
 
 
 def check_mistake(engine, mistake: Mistake, point: Point) -> None:
-    """What the mistake gives is the chain rule with its Jacobian put in: sum_k dE/dU_k J_kj."""
+    """What the mistake changes is the chain rule through its layer with its Jacobian put in:
+    wrong - right = sum_k dE/dU_k (J_mistake - J)_kj (every other path is the same in both)."""
     upstream = engine.gradient_of(mistake.layer.output)
     own = indices_of(mistake.block.lhs.numerator)
-    summand = rename_free(upstream.result, dict(zip(upstream.indices, own))) * mistake.jacobian
+    taken = {i.name for i in (*own, *mistake.block.indices)}
+    # upstream's summation indices moved out of the way before its free ones take the names of own
+    moved = rename_bound(upstream.result, taken, engine.naming.pool)
+    upstream_value = rename_free(moved, dict(zip(upstream.indices, own)))
+    summand = upstream_value * (mistake.jacobian - mistake.block.result)
     expected = point.evaluate(make_sum(summand, *[(i, 0, i.upper) for i in own]), mistake.indices)
-    if not np.allclose(point.evaluate(mistake.wrong, mistake.indices), expected, rtol=TOLERANCE, atol=TOLERANCE):
+    difference = point.evaluate(mistake.wrong - mistake.right, mistake.indices)
+    if not np.allclose(difference, expected, rtol=TOLERANCE, atol=TOLERANCE):
         raise VerificationError(f"what the {mistake.model} mistake gives for dE/d{mistake.variable} "
                                 f"does not follow from its Jacobian")
 

@@ -211,12 +211,19 @@ def _mistake(mistake: Mistake, example: Counterexample | None, numbers: dict) ->
         "wrong": latex(mistake.wrong),
         "right": latex(mistake.right),
         "right_number": numbers.get(BlockKey.gradient(mistake.variable)),
-        "example": None if example is None else {
+        "example": None if example is None or not _shown_as_numbers(example) else {
             "sizes": _size_settings([example.sizes]),
             "values": [{"name": name_tex(name), "tex": _numbers_tex(value)} for name, value in example.values.items()],
             "variable": name_tex(mistake.variable),
             "right": _numbers_tex(example.right), "wrong": _numbers_tex(example.wrong)},
     }
+
+
+def _shown_as_numbers(example: Counterexample) -> bool:
+    """Numbers a reader can take in: scalars, vectors and matrices of at most 10 columns (a
+    tensor of higher rank would read as a matrix it is not, and overflow a pmatrix)."""
+    arrays = [*example.values.values(), example.right, example.wrong]
+    return all(np.ndim(a) <= 2 and (np.ndim(a) < 2 or np.shape(a)[1] <= 10) for a in arrays)
 
 
 def _numbers_tex(value) -> str:
@@ -229,7 +236,7 @@ def _numbers_tex(value) -> str:
         return f"{0.0 if abs(number) < 0.005 else number:.2f}"
     if array.ndim == 1:
         return r"\left(" + r",\ ".join(_numbers_tex(x) for x in array) + r"\right)"
-    rows = [" & ".join(_numbers_tex(x) for x in row) for row in array.reshape(array.shape[0], -1)]
+    rows = [" & ".join(_numbers_tex(x) for x in row) for row in array]
     return r"\begin{pmatrix}" + r" \\ ".join(rows) + r"\end{pmatrix}"
 
 
