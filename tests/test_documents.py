@@ -106,3 +106,12 @@ def test_a_document_defines_the_matrix_symbols_it_uses_and_no_others(example):
     for symbol in (r"\odot", r"\oslash"):
         assert (symbol in definitions) == (symbol in math), symbol
     assert "finite difference" in markdown and "as below" not in markdown  # no dangling reference
+
+
+def test_the_relu_convention_is_stated_with_the_assumptions_not_in_a_reason(derivation_of):
+    markdown = derivation_of("relu-class-weights").markdown()
+    conventions = markdown.split("## Conventions and assumptions")[1].split("## Derivation")[0]
+    assert r"$\operatorname{relu}'(0)$ is taken to be $0$" in conventions
+    assert r"\text{, else 0}" not in markdown.split("## Derivation")[1]  # the reason column stays short
+    assert "is flat, with derivative" not in markdown  # the step's own convention: only where a step is written
+    assert "relu'(0)" not in derivation_of("two-layer-tanh").markdown()

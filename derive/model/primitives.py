@@ -39,6 +39,7 @@ class Primitive:
     reading_rank: float = 2        # where it stands in a product (printing.index.reading_order)
     power: sp.Rational | None = None   # SymPy represents it as this power of its argument
     activation: bool = False       # also a built-in layer type: type = "tanh"
+    convention: str | None = None  # a choice its derivative rests on, stated with the assumptions
 
 
 def defined(name: str, closed_form: Callable, derivative: Callable, doc: str) -> type[sp.Function]:
@@ -82,7 +83,10 @@ PRIMITIVES: tuple[Primitive, ...] = (
     Primitive("relu", defined("relu", lambda x: sp.Max(0, x), lambda x: sp.Heaviside(x), "The rectifier."),
               r"\operatorname{relu}", TexStyle.CALL, r"\operatorname{{relu}}\left({x}\right)",
               "np.maximum({x}, 0)", lambda x: np.maximum(x, 0.0),
-              derivative_tex=r"\operatorname{relu}'(x) = [x > 0]\text{, 1 if } x > 0 \text{, else 0}",
+              derivative_tex=r"\operatorname{relu}'(x) = [x > 0]",
+              convention=r"$\operatorname{relu}$ has no derivative at $0$; as PyTorch and JAX do, "
+                         r"$\operatorname{relu}'(0)$ is taken to be $0$, so that $\operatorname{relu}'(x) = [x > 0]$: "
+                         r"$1$ if $x > 0$, else $0$.",
               activation=True),
     Primitive("softplus", defined("softplus", lambda x: sp.log(1 + sp.exp(x)), lambda x: function("sigmoid")(x),
                                   "A smooth rectifier."),
@@ -91,6 +95,8 @@ PRIMITIVES: tuple[Primitive, ...] = (
               derivative_tex=r"\operatorname{softplus}' = \sigma", activation=True),
     Primitive("heaviside", sp.Heaviside, r"\left[{x} > 0\right]", TexStyle.BRACKET, r"\left[{x} > 0\right]",
               "np.heaviside({x}, 0.0)", lambda x: np.heaviside(x, 0.0),
+              convention=r"The step $[x > 0]$ is flat, with derivative $0$, wherever $x \neq 0$; at $0$ it has "
+                         r"none, and the checks never sample it there.",
               reading_rank=0.5),  # [h_j > 0] x_i, not x_i [...], which reads as x_{i1}
 )
 

@@ -21,6 +21,7 @@ from ..model.indices import replace_indices
 from ..model.network import Layer, Layout, Network, Role
 from ..model.partials import Partial
 from ..model.primitives import PRIMITIVES, Primitive
+from ..model.primitives import of as primitive_of
 from ..numeric.mistakes import Counterexample
 from ..numeric.verify import Report
 from ..rules.catalogue import NORMALIZED_TARGETS
@@ -76,6 +77,7 @@ def document(engine: Engine, names: list[str], report: Report, layout: Layout,
         "quantities": [_quantity(t) for t in network.tensors.values() if t.role != Role.LOSS],
         "loss": latex(network.loss.lhs),
         "targets": _targets(network, blocks),
+        "conventions": _conventions(network),
         "blocks": [_block(block, numbers, n, engine.jacobian_cases(block))
                    for n, block in enumerate(blocks, start=1)],
         "results": [_result(gradient, numbers) for gradient in gradients],
@@ -164,6 +166,12 @@ def _quantity(tensor) -> dict:
     symbol = f"{name_tex(tensor.name)}_{{{indices}}}" if indices else name_tex(tensor.name)
     return {"symbol": symbol, "name": name_tex(tensor.name), "role": tensor.role,
             "shape": r" \times ".join(dims)}
+
+
+def _conventions(network: Network) -> list[str]:
+    """The conventions of the functions the network's equations use (relu'(0) = 0)."""
+    used = {primitive_of(node) for layer in network.equations for node in sp.preorder_traversal(layer.rhs)}
+    return [p.convention for p in PRIMITIVES if p in used and p.convention]
 
 
 def _targets(network: Network, blocks: list[Block]) -> dict | None:
