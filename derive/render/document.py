@@ -85,7 +85,44 @@ def document(engine: Engine, names: list[str], report: Report, layout: Layout,
         "verification": _verification(report, len(mistakes)),
         "matrix": _matrix_forms(engine, gradients, layout),
         "batch": _batch(network),
+        "graph": _graph(network, names),
     }
+
+
+def _graph(network: Network, names: list[str]) -> dict:
+    """The computational graph: each quantity a node, each layer's inputs an edge to its output,
+    laid out in columns by depth (a quantity no layer computes stands just before its first
+    use); the edges a requested gradient flows back along are marked."""
+    depth: dict[str, int] = {}
+    for layer in network.equations:
+        used = [name for name in network.tensors if layer.uses(name)]
+        depth[layer.output] = 1 + max((depth.get(name, 0) for name in used), default=0)
+        for name in used:
+            depth.setdefault(name, depth[layer.output] - 1)
+    order = list(network.tensors)
+    place = {Role.PARAMETER: 1, Role.TARGET: 2, Role.CONSTANT: 2}  # the path of the data first, on one row
+
+    def position(item):
+        name, column = item
+        tensor = network.tensors.get(name)
+        return column, place.get(tensor.role, 0) if tensor is not None else 0, order.index(name) if name in order else 0
+    rows: dict[int, int] = {}
+    nodes = []
+    for number, (name, column) in enumerate(sorted(depth.items(), key=position)):
+        rows[column] = rows.get(column, -1) + 1
+        tensor = network.tensors.get(name)
+        symbol = _quantity(tensor)["symbol"] if tensor is not None and tensor.role != Role.LOSS else name_tex(name)
+        nodes.append({"id": f"n{number}", "name": name, "tex": symbol, "x": column, "y": -rows[column]})
+    ids = {node["name"]: node["id"] for node in nodes}
+    reaches = set(names)  # what a requested variable reaches: gradients flow back along those edges
+    edges = []
+    for layer in network.equations:
+        for name in (n for n in network.tensors if layer.uses(n)):
+            back = name in reaches
+            edges.append({"source": ids[name], "target": ids[layer.output], "backward": back})
+        if any(layer.uses(name) for name in reaches):
+            reaches.add(layer.output)
+    return {"nodes": nodes, "edges": edges}
 
 
 def _batch(network: Network) -> dict | None:
