@@ -110,3 +110,27 @@ def test_gradients_without_a_matrix_form_run_at_training_sizes_without_multiplyi
         tracemalloc.stop()
         assert np.allclose(got, expected, rtol=1e-10, atol=1e-14)
         assert peak < 20 * x.nbytes  # the product over (s, i, j, l) alone would be B*m*n*k*8 = 26 MB
+
+
+def test_float32_arrays_give_float32_gradients():
+    """Regression (#14): every input was copied to float64, so float32 in gave float64 out."""
+    derivation = Derivation.from_dict({
+        "layers": [{"type": "affine", "input": "x", "output": "z1", "weight": "w1", "bias": "b1"},
+                   {"type": "tanh", "input": "z1", "output": "a1"},
+                   {"type": "affine", "input": "a1", "output": "z2", "weight": "w2", "bias": "b2"},
+                   {"type": "softmax", "input": "z2", "output": "o"}],
+        "loss": {"type": "cross_entropy", "input": "o", "target": "t", "targets": "one_hot"},
+        "batch": {"size": "B", "reduction": "mean"}})
+    rng = np.random.default_rng(2)
+    B, m, n, k = 64, 8, 16, 10
+    arrays64 = {"x": rng.normal(size=(B, m)), "w1": rng.normal(size=(m, n)), "w2": rng.normal(size=(n, k))}
+    arrays64["a1"] = np.tanh(arrays64["x"] @ arrays64["w1"])
+    logits = arrays64["a1"] @ arrays64["w2"]
+    arrays64["o"] = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    arrays64["t"] = np.eye(k)[rng.integers(0, k, B)]
+    arrays32 = {name: array.astype(np.float32) for name, array in arrays64.items()}
+    for name in ("w1", "b1", "x", "w2", "b2", "z2"):  # without a matrix form, and with one
+        gradient = derivation.numpy_function(name)
+        got32, got64 = gradient(**arrays32), gradient(**arrays64)
+        assert got32.dtype == np.float32 and got64.dtype == np.float64, name
+        assert np.allclose(got32, got64, rtol=1e-3, atol=1e-5), name

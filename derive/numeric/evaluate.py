@@ -18,6 +18,7 @@ from ..errors import LimitReached
 from ..model.indices import make_sum, up_to_names
 from ..model.partials import Partial
 from ..model.primitives import of as primitive_of
+from .matrix import floating
 
 Value = tuple[np.ndarray, tuple]  # an array and the index each of its axes stands for
 
@@ -37,6 +38,9 @@ class IndexEvaluator:
                  probed: frozenset = frozenset(), probes: int = 0):
         self.values, self.partial, self.budget, self.probed = values, partial, budget, probed
         self.size = size if not probed else (lambda idx: probes if idx is PROBE else size(idx))
+        # computed in the precision of the arrays (float32 in, float32 out); constants are Python
+        # floats, which NumPy does not let widen an array
+        self.dtype = np.result_type(*[floating(v) for v in values.values() if np.ndim(v)] or [float])
 
     def value(self, expr) -> Value:
         """(array, axes): the value of ``expr`` with one array axis per free index, in ``axes`` order."""
@@ -70,6 +74,10 @@ class IndexEvaluator:
                                f"verification is limited to {self.budget}")
         if len(axes) > len(_LETTERS) or len(parts) > MAX_EINSUM_OPERANDS:  # beyond what einsum takes
             return self._summed(self.combine(parts, np.multiply), summed)
+        scale = math.prod(float(array) for array, part_axes in parts if not part_axes)
+        parts = [(array, part_axes) for array, part_axes in parts if part_axes]
+        if not parts:
+            return scale * math.prod(self.size(idx) for idx in summed), ()
         letters = {a: _LETTERS[n] for n, a in enumerate(axes)}
         subscripts = ",".join("".join(letters[a] for a in part_axes) for _, part_axes in parts)
         arrays = [array for array, _ in parts]
@@ -79,7 +87,7 @@ class IndexEvaluator:
         for idx in summed:
             if idx not in letters:  # summing what does not depend on the index: times its range
                 result = result * self.size(idx)
-        return result, kept
+        return (result * scale if scale != 1 else result), kept
 
     def _summed(self, value: Value, summed: tuple) -> Value:
         array, axes = value
@@ -120,7 +128,7 @@ def _indexed(expr) -> Compiled:
 
     def value(env):
         axes = (PROBE, *indices) if name in env.probed else indices
-        return diagonal(np.asarray(env.values[name], dtype=float), axes)
+        return diagonal(floating(env.values[name]), axes)
     return value
 
 
@@ -129,21 +137,21 @@ def _symbol(expr) -> Compiled:
 
     def value(env):
         if name in env.probed:
-            return np.asarray(env.values[name], dtype=float), (PROBE,)
-        return np.asarray(float(env.values[name])), ()
+            return floating(env.values[name]), (PROBE,)
+        return float(env.values[name]), ()
     return value
 
 
 def _number(expr) -> Compiled:  # 2, 1/2, e, pi
-    constant = np.asarray(float(expr))
+    constant = float(expr)
     return lambda env: (constant, ())
 
 
 def _kronecker_delta(expr) -> Compiled:
     first, second = expr.args
     if first == second:
-        return lambda env: (np.asarray(1.0), ())
-    return lambda env: (np.eye(env.size(first)), (first, second))
+        return lambda env: (1.0, ())
+    return lambda env: (np.eye(env.size(first), dtype=env.dtype), (first, second))
 
 
 def _operation(operation):
@@ -172,7 +180,7 @@ def _dirac_delta(expr) -> Compiled:
 
     def value(env):
         array, axes = inner(env)
-        return np.zeros_like(array, dtype=float), axes
+        return np.zeros_like(array, dtype=env.dtype), axes
     return value
 
 

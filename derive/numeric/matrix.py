@@ -8,15 +8,24 @@ from ..matrix import nodes as n
 from ..model.primitives import BY_NAME
 
 
+def floating(value) -> np.ndarray:
+    """An array as it is when it holds floats (float32 stays float32), else as float64."""
+    array = np.asarray(value)
+    return array if array.dtype.kind == "f" else array.astype(float)
+
+
 class MatrixEvaluator(n.NodeVisitor):
+    """Computes in the precision of its arrays: float32 inputs give a float32 gradient."""
+
     def __init__(self, arrays: dict, sizes: dict):
         self.arrays, self.sizes = arrays, sizes
+        self.dtype = np.result_type(*[floating(a) for a in arrays.values() if np.ndim(a)] or [float])
 
     def visit_Leaf(self, node):
-        return np.asarray(self.arrays[node.name], dtype=float)
+        return floating(self.arrays[node.name])
 
     def visit_Error(self, node):
-        return np.asarray(self.arrays[f"delta_{node.of}"], dtype=float)
+        return floating(self.arrays[f"delta_{node.of}"])
 
     def visit_Scalar(self, node):
         known = {s: sp.Float(float(np.asarray(self.arrays[s.name]))) for s in node.value.free_symbols
@@ -24,10 +33,10 @@ class MatrixEvaluator(n.NodeVisitor):
         return float(node.value.xreplace(known).xreplace(self.sizes))
 
     def visit_Ones(self, node):
-        return np.ones(int(node.size.xreplace(self.sizes)))
+        return np.ones(int(node.size.xreplace(self.sizes)), dtype=self.dtype)
 
     def visit_Identity(self, node):
-        return np.eye(int(node.size.xreplace(self.sizes)))
+        return np.eye(int(node.size.xreplace(self.sizes)), dtype=self.dtype)
 
     def visit_Transpose(self, node):
         return self.visit(node.inner).T
