@@ -83,17 +83,21 @@ def test_bad_batch_table(cli, one_line_error, spec_file, good_spec, tmp_path, ta
     one_line_error(cli("build", spec, "--out", tmp_path / "out"), "[batch]", fragment)
 
 
+
+# the batch two-layer network of issue #14: x -> affine w1, b1 -> tanh -> affine w2, b2 -> softmax -> mean CE
+TWO_LAYER_BATCH = {
+    "layers": [{"type": "affine", "input": "x", "output": "z1", "weight": "w1", "bias": "b1"},
+               {"type": "tanh", "input": "z1", "output": "a1"},
+               {"type": "affine", "input": "a1", "output": "z2", "weight": "w2", "bias": "b2"},
+               {"type": "softmax", "input": "z2", "output": "o"}],
+    "loss": {"type": "cross_entropy", "input": "o", "target": "t", "targets": "one_hot"},
+    "batch": {"size": "B", "reduction": "mean"}}
+
 def test_gradients_without_a_matrix_form_run_at_training_sizes_without_multiplying_out():
     """Regression (#14): numpy_function("w1") of a batch two-layer network multiplied every factor
     out over all indices (a B x classes x hidden array: 31 GiB at real sizes) and needed B= by hand."""
     import tracemalloc
-    derivation = Derivation.from_dict({
-        "layers": [{"type": "affine", "input": "x", "output": "z1", "weight": "w1", "bias": "b1"},
-                   {"type": "tanh", "input": "z1", "output": "a1"},
-                   {"type": "affine", "input": "a1", "output": "z2", "weight": "w2", "bias": "b2"},
-                   {"type": "softmax", "input": "z2", "output": "o"}],
-        "loss": {"type": "cross_entropy", "input": "o", "target": "t", "targets": "one_hot"},
-        "batch": {"size": "B", "reduction": "mean"}})
+    derivation = Derivation.from_dict(TWO_LAYER_BATCH)
     B, m, n, k = 256, 32, 64, 50
     rng = np.random.default_rng(1)
     x, w1, w2 = rng.normal(size=(B, m)), rng.normal(size=(m, n)) * 0.1, rng.normal(size=(n, k)) * 0.1
@@ -114,13 +118,7 @@ def test_gradients_without_a_matrix_form_run_at_training_sizes_without_multiplyi
 
 def test_float32_arrays_give_float32_gradients():
     """Regression (#14): every input was copied to float64, so float32 in gave float64 out."""
-    derivation = Derivation.from_dict({
-        "layers": [{"type": "affine", "input": "x", "output": "z1", "weight": "w1", "bias": "b1"},
-                   {"type": "tanh", "input": "z1", "output": "a1"},
-                   {"type": "affine", "input": "a1", "output": "z2", "weight": "w2", "bias": "b2"},
-                   {"type": "softmax", "input": "z2", "output": "o"}],
-        "loss": {"type": "cross_entropy", "input": "o", "target": "t", "targets": "one_hot"},
-        "batch": {"size": "B", "reduction": "mean"}})
+    derivation = Derivation.from_dict(TWO_LAYER_BATCH)
     rng = np.random.default_rng(2)
     B, m, n, k = 64, 8, 16, 10
     arrays64 = {"x": rng.normal(size=(B, m)), "w1": rng.normal(size=(m, n)), "w2": rng.normal(size=(n, k))}
