@@ -348,3 +348,13 @@ def test_mathjax_renders_the_page_offline(sphinx_build, browser, node_modules, t
     fonts = set(re.findall(r'url\("([^"]+\.woff2)"\)', dom))
     assert fonts and all(url.startswith((out / "_static" / "mathjax" / "fonts").as_uri()) for url in fonts)
     assert (tmp_path / "sphinx.png").stat().st_size > 50_000
+
+
+def test_readmes_directive_example_builds_as_written(sphinx_build, tmp_path):
+    readme = (EXAMPLES.parent / "README.md").read_text()
+    example = re.search(r"```rst\n(\.\. derivation::.*?)```", readme, re.S).group(1)
+    source = project(tmp_path / "src", {"index.rst": "Notes\n=====\n\n" + example}, specs=("two-layer-tanh",))
+    (source / "nets" / "two-layer-tanh.toml").rename(source / "nets" / "two-layer.toml")
+    out = built(sphinx_build, source, tmp_path / "out")
+    page = (out / "index.html").read_text()
+    assert 'id="equation-twolayer-1"' in page and "Matrix form" not in page  # :show: steps, results
