@@ -345,3 +345,14 @@ def test_the_docs_site_builds_strict_with_a_page_per_example(tmp_path, mkdocs_bu
         assert "[[layers]]" in page, name  # the spec itself, shown above its derivation
     dom = browser(site / "examples" / "two-layer-tanh" / "index.html")
     katex_dom_checks(dom)
+
+
+def test_readmes_fenced_block_builds_as_written(mkdocs_build, tmp_path):
+    readme = (ROOT / "README.md").read_text()
+    block = re.search(r"````markdown\n(```derive\n.*?```)\n````", readme, re.S).group(1)
+    config = make_site(tmp_path, {"index.md": "# Notes\n\n" + block + "\n"}, specs=("two-layer-tanh",))
+    (tmp_path / "docs" / "nets" / "two-layer-tanh.toml").rename(tmp_path / "docs" / "nets" / "two-layer.toml")
+    process = mkdocs(mkdocs_build, config)
+    assert process.returncode == 0, process.output
+    page = (tmp_path / "site" / "index.html").read_text()
+    assert "\\boxed" in page and "chain rule" not in page  # show: results
