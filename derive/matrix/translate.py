@@ -141,6 +141,8 @@ def _product(terms: list[Term]) -> Term:
     elif len(by_index) == 0:
         if not scalars:
             return Term(Scalar(sp.S.One), ())
+        # a number scales the rest (-t^T log(o)), not the rest a number ((t^T log(o)) -1)
+        scalars.sort(key=lambda node: isinstance(node, Scalar))
         product = scalars[0]
         for factor in scalars[1:]:
             product = Scale(factor, product)

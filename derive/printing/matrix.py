@@ -65,8 +65,6 @@ class MatrixLatexPrinter(n.NodeVisitor):
 
     def visit_Scale(self, node):
         factor, inner = node.factor, node.inner
-        if isinstance(inner, n.Scalar) and not isinstance(factor, n.Scalar):
-            factor, inner = inner, factor  # a number reads first: -t^T log(o), not (t^T log(o)) -1
         inner_tex = self.atom(inner) if isinstance(inner, (n.Add, n.Scale)) else self.visit(inner)
         if isinstance(factor, n.Scalar) and factor.value == -1:
             return "-" + inner_tex
@@ -165,8 +163,6 @@ class NumpyPrinter(n.NodeVisitor):
 
     def visit_Scale(self, node):
         factor, inner = node.factor, node.inner
-        if isinstance(inner, n.Scalar) and not isinstance(factor, n.Scalar):
-            factor, inner = inner, factor  # a number reads first: -t^T log(o), not (t^T log(o)) -1
         if isinstance(factor, n.Scalar) and factor.value == -1:
             return f"-{self.atom(inner)}"
         if n.is_reciprocal(factor):

@@ -107,11 +107,7 @@ def _only(table: dict, allowed: set[str], where: str, origin: str = "") -> None:
 def _layer(entry, number: int, origin: str) -> LayerSource:
     if not isinstance(entry, dict):
         raise SpecError(f"{origin}: layer {number}: expected a table")
-    kind = entry.get("type")
-    if kind is None:
-        raise SpecError(f"{origin}: layer {number}: missing field 'type'")
-    if not isinstance(kind, str):
-        raise SpecError(f"{origin}: layer {number} field 'type': expected a string")
+    kind = _field(entry, "type", f"layer {number}", origin)
     where = f"layer {number} ({kind})"
     if kind == "custom":
         _only(entry, {"type", "define", "name", "input", "parameters"}, where, origin)
@@ -137,11 +133,7 @@ def _layer(entry, number: int, origin: str) -> LayerSource:
 
 
 def _loss(entry: dict, origin: str):
-    kind = entry.get("type")
-    if kind is None:
-        raise SpecError(f"{origin}: [loss]: missing field 'type'")
-    if not isinstance(kind, str):
-        raise SpecError(f"{origin}: [loss] field 'type': expected a string")
+    kind = _field(entry, "type", "[loss]", origin)
     where = f"[loss] ({kind})"
     targets = entry.get("targets", "unnormalized")
     if not is_one_of(targets, Targets):
