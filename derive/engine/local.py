@@ -5,7 +5,7 @@ import sympy as sp
 
 from ..model.indices import rename_bound, rename_free, up_to_names
 from ..model.network import Layer
-from ..model.partials import DirectPartial, Partial, quantity
+from ..model.partials import DirectPartial, Partial, quantity, tensor_names
 from ..model.primitives import of as primitive_of
 from ..rules.catalogue import BEFORE_DIFFERENTIATING, DEFINITION, DIFFERENTIATE
 from ..rules.steps import Step, simplify
@@ -59,19 +59,15 @@ def _form(engine, layer: Layer, direct: bool, output, variable, definition):
     """What the derivation depends on, up to names: the equation, and the definitions of the
     other layers it could be folded into (whose names all occur in it), and the order of the
     names, where rules break a tie by name."""
-    bases = _base_names(definition) | _base_names(output)
+    names_in = tensor_names(definition) | tensor_names(output)
     foldable = [sp.Tuple(other.lhs, other.rhs) for other in engine.network.layers
-                if other is not layer and _base_names(other.rhs) <= bases]
+                if other is not layer and tensor_names(other.rhs) <= names_in]
     whole = sp.Tuple(output, variable, definition, *foldable)
     form, names = up_to_names(whole)
     ranges = {symbol for idx in whole.atoms(sp.Idx) for symbol in idx.upper.free_symbols}  # they break no ties
     named = [n for n, name in enumerate(names) if name not in ranges]
     by_name = tuple(sorted(named, key=lambda n: names[n].name))
     return (layer.kind, direct, by_name, form), names
-
-
-def _base_names(expr) -> set[str]:
-    return {base.label.name for base in expr.atoms(sp.IndexedBase)}
 
 
 # Layers of one form (16 affine layers, or 16 tanh layers, differing only in their names) have
