@@ -224,9 +224,19 @@ def test_layers_of_one_form_are_derived_once_and_renamed_exactly(spec):
 
 
 def test_a_derivation_holding_a_name_as_text_is_not_renamed():
-    from derive.engine.local import _renamed
+    from derive.engine.local import _loose_names, _renamed
     from derive.rules.steps import Step
     t, u = sp.Symbol("t"), sp.Symbol("u")
     steps = (Step(t + 1, "normalized_targets", {"sums": [t], "target": "t", "kind": "one_hot"}),)
-    assert _renamed(steps, {t: u}) is None
-    assert _renamed(steps[:0] + (Step(t + 1, "cancel", {"factors": [t]}),), {t: u})[0].expr == u + 1
+    assert _renamed(steps, {t: u}, _loose_names(steps, {t})) is None
+    cancel = (Step(t + 1, "cancel", {"factors": [t]}),)
+    assert _renamed(cancel, {t: u}, _loose_names(cancel, {t}))[0].expr == u + 1
+
+
+def test_a_derivation_with_a_symbol_no_renaming_covers_is_not_renamed():
+    from derive.engine.local import _loose_names, _renamed
+    from derive.rules.steps import Step
+    t, u, c = sp.Symbol("t"), sp.Symbol("u"), sp.Symbol("c")
+    steps = (Step(c * t, "cancel", {"factors": [t]}),)
+    assert _loose_names(steps, {t}) is None
+    assert _renamed(steps, {t: u}, None) is None

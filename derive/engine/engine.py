@@ -27,6 +27,7 @@ class Engine:
         self.rules = REWRITES if rules is None else tuple(rules)
         self.store = BlockStore()
         self.local_forms: dict = {}  # a local derivation by the form of its layer (local.py)
+        self.written_results: dict = {}  # a gradient's result written out (write_out.py)
         self._cases: dict[BlockKey, JacobianCases | None] = {}
         self._mistakes: dict[tuple[str, ...], list[Mistake]] = {}
         self._gradients: dict[str, Gradient] = {}

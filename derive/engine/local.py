@@ -35,11 +35,11 @@ def local_derivative(engine, layer: Layer, wrt: str, out_indices=None, wrt_indic
     form, names = _form(engine, layer, direct, output, variable, definition)
     steps = None
     if (known := engine.local_forms.get(form)) is not None:  # another layer of the same form
-        first_names, first_steps = known
-        steps = _renamed(first_steps, dict(zip(first_names, names)))
+        first_names, first_steps, loose = known
+        steps = _renamed(first_steps, dict(zip(first_names, names)), loose)
     if steps is None:
         steps = _derived(engine, definition, output, variable, f"{layer.where}, d{layer.output}/d{wrt}")
-        engine.local_forms.setdefault(form, (names, steps))
+        engine.local_forms.setdefault(form, (names, steps, _loose_names(steps, names)))
     return engine.store.add(Block(key, lhs, steps, layer))
 
 
@@ -78,20 +78,28 @@ class _NotRenamable(Exception):
     pass
 
 
-def _renamed(steps: tuple[Step, ...], renaming: dict) -> tuple[Step, ...] | None:
-    """The steps with every symbol renamed, or None where a step holds a name the renaming does
-    not cover: a symbol other than a new summation index, an index that would clash with a new
-    name, or a name held as text."""
-    covered = set(renaming)
+def _loose_names(steps: tuple[Step, ...], covered) -> frozenset[str] | None:
+    """The names in the steps that a renaming of ``covered`` leaves as they are: summation
+    indices the derivation introduced.  None if another symbol is among them (never renamable)."""
+    loose = set()
+    for step in steps:
+        for expr in _expressions((step.expr, step.detail)):
+            indices = {idx.label for idx in expr.atoms(sp.Idx)}
+            for symbol in expr.atoms(sp.Symbol) - set(covered):
+                if symbol not in indices:
+                    return None
+                loose.add(symbol.name)
+    return frozenset(loose)
+
+
+def _renamed(steps: tuple[Step, ...], renaming: dict, loose: frozenset[str] | None) -> tuple[Step, ...] | None:
+    """The steps with every symbol renamed, or None where that is not safe: a step holds a symbol
+    other than a new summation index (``loose`` is None), a summation index would clash with a
+    new name, or a name is held as text."""
     renaming = {old: new for old, new in renaming.items() if old != new}
-    targets = {new.name for new in renaming.values()}
+    if loose is None or loose & {new.name for new in renaming.values()}:
+        return None
     try:
-        for step in steps:
-            for expr in _expressions((step.expr, step.detail)):
-                indices = {idx.label for idx in expr.atoms(sp.Idx)}
-                for symbol in expr.atoms(sp.Symbol) - covered:
-                    if symbol not in indices or symbol.name in targets:
-                        raise _NotRenamable
         return tuple(Step(step.expr.xreplace(renaming), step.rule, _renamed_detail(step.detail, renaming))
                      for step in steps)
     except _NotRenamable:

@@ -6,12 +6,11 @@ import sympy as sp
 
 from ..errors import LimitReached
 from ..limits import MAX_EXPRESSION_SIZE
-from ..model.indices import index_names
+from ..model.indices import index_names, reletter_bound, rename_free
 from ..model.partials import Partial, indices_of, name_of
 from ..rules.catalogue import SUBSTITUTE_DERIVED
 from ..rules.rewrites import rewrite
 from .blocks import Block, BlockKey
-from .chain import instantiate
 
 
 def written_out(engine, block: Block) -> Block | None:
@@ -48,13 +47,27 @@ def _written_size(engine, expr, sizes: dict) -> int:
 
 
 def _expand(engine, expr, taken: set[str]):
+    """``expr`` with each dE/dU in it replaced by U's written-out result, renamed into place."""
     loss = engine.network.loss.lhs
 
     def visit(node):
         if type(node) is Partial and node.numerator == loss:
-            block = engine.gradient_block(name_of(node.denominator))
-            value = instantiate(engine, block, indices_of(node.denominator), taken)
+            name = name_of(node.denominator)
+            block = engine.gradient_block(name)
+            mapping = dict(zip(block.indices, indices_of(node.denominator)))
+            value = reletter_bound(_written_result(engine, name), taken | {i.name for i in mapping.values()},
+                                   engine.naming.pool)
+            value = rename_free(value, mapping)
             taken.update(index_names([value]))
-            return _expand(engine, value, taken)
+            return value
         return None
     return rewrite(expr, visit)
+
+
+def _written_result(engine, name: str):
+    """dE/d(name)'s result written out, in its own index names; worked out once per gradient, so
+    that writing out L layers costs L substitutions, not L at each layer."""
+    if name not in engine.written_results:
+        result = engine.gradient_block(name).result
+        engine.written_results[name] = _expand(engine, result, set(index_names([result])))
+    return engine.written_results[name]

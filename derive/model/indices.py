@@ -143,6 +143,31 @@ def rename_bound(expr, taken: set[str], pool):
     return visit(expr)
 
 
+def reletter_bound(expr, taken: set[str], pool):
+    """Every summation index renamed, outermost first, to the first name of ``pool`` (as for
+    rename_bound) that neither ``taken``, the expression's free indices nor an enclosing sum uses:
+    an expression moved into a context reads with its sums lettered in reading order."""
+    outside = set(taken) | {idx.name for idx in free_indices(expr)}
+
+    def visit(node, renamed: dict):  # renamed: each enclosing sum's index, to its new name
+        if isinstance(node, sp.Idx):
+            return renamed.get(node, node)
+        if isinstance(node, sp.Sum):
+            renamed, limits = dict(renamed), []
+            for idx, lo, hi in node.limits:
+                names = pool(index_range(idx)) if callable(pool) else pool
+                used = outside | {new.name for new in renamed.values()}
+                renamed[idx] = make_index(names.first_free(used), index_range(idx))
+                limits.append((renamed[idx], lo, renamed[idx].upper))
+            return make_sum(visit(node.function, renamed), *limits)
+        if not node.args or not renamed and not node.has(sp.Sum):
+            return node
+        args = [visit(a, renamed) for a in node.args]
+        return node.func(*args) if any(a is not b for a, b in zip(args, node.args)) else node
+
+    return visit(expr, {})
+
+
 def rename_free(expr, mapping: dict):
     """Rename several indices at once (j -> k and k -> j must not collide)."""
     mapping = {old: new for old, new in mapping.items() if old != new}

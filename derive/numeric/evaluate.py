@@ -18,7 +18,7 @@ from ..errors import LimitReached
 from ..model.indices import make_sum, up_to_names
 from ..model.partials import Partial
 from ..model.primitives import of as primitive_of
-from .matrix import floating
+from .matrix import floating, precision
 
 Value = tuple[np.ndarray, tuple]  # an array and the index each of its axes stands for
 
@@ -38,9 +38,12 @@ class IndexEvaluator:
                  probed: frozenset = frozenset(), probes: int = 0):
         self.values, self.partial, self.budget, self.probed = values, partial, budget, probed
         self.size = size if not probed else (lambda idx: probes if idx is PROBE else size(idx))
+
+    @functools.cached_property
+    def dtype(self) -> np.dtype:
         # computed in the precision of the arrays (float32 in, float32 out); constants are Python
         # floats, which NumPy does not let widen an array
-        self.dtype = np.result_type(*[floating(v) for v in values.values() if np.ndim(v)] or [float])
+        return precision(self.values)
 
     def value(self, expr) -> Value:
         """(array, axes): the value of ``expr`` with one array axis per free index, in ``axes`` order."""

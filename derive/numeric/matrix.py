@@ -1,6 +1,8 @@
 """Matrix forms evaluated on NumPy arrays named as in the spec (vectors as 1-D arrays)."""
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import sympy as sp
 
@@ -14,12 +16,20 @@ def floating(value) -> np.ndarray:
     return array if array.dtype.kind == "f" else array.astype(float)
 
 
+def precision(values: dict) -> np.dtype:
+    """The float type to compute in: the widest of the arrays' (float32 arrays alone give float32)."""
+    return np.result_type(*[floating(v) for v in values.values() if np.ndim(v)] or [float])
+
+
 class MatrixEvaluator(n.NodeVisitor):
     """Computes in the precision of its arrays: float32 inputs give a float32 gradient."""
 
     def __init__(self, arrays: dict, sizes: dict):
         self.arrays, self.sizes = arrays, sizes
-        self.dtype = np.result_type(*[floating(a) for a in arrays.values() if np.ndim(a)] or [float])
+
+    @functools.cached_property
+    def dtype(self) -> np.dtype:
+        return precision(self.arrays)
 
     def visit_Leaf(self, node):
         return floating(self.arrays[node.name])

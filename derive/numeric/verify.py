@@ -35,7 +35,7 @@ class Report:
     matrix_forms: tuple[str, ...] = ()
     cases_checked: int = 0                 # layers' derivatives whose k = j / k != j cases were checked
     mistakes: tuple = ()                   # (Mistake, Counterexample | None): shortcuts shown, checked
-    recursion_lines: int = 0               # lines of the backward recursion checked
+    recursion: tuple = ()                  # (name, matrix node): the backward recursion's lines, checked
     tolerance: float = FD_TOLERANCE
     relative_tolerance: float = FD_RELATIVE
     step_tolerance: float = STEP_TOLERANCE
@@ -144,5 +144,5 @@ def _verify(engine: Engine, names, gradients, blocks) -> Report:
     return Report(tuple({str(d): v for d, v in p.sizes.items()} for p in all_points),
                   sum(len(b.steps) for b in blocks), compared, tuple(names),
                   matrix_forms=tuple(n for n in names if n in with_matrix_form),
-                  cases_checked=len(with_cases), recursion_lines=len(recursion),
+                  cases_checked=len(with_cases), recursion=tuple(recursion),
                   mistakes=tuple((mistake, counterexample(mistake, all_points)) for mistake in mistakes))

@@ -16,7 +16,6 @@ from ..engine import Block, BlockKey, Engine, Gradient
 from ..engine.cases import JacobianCases
 from ..engine.mistakes import Mistake
 from ..matrix import in_layout, matrix_form
-from ..matrix.recursion import backward_recursion, gradients_needed
 from ..model.indices import replace_indices
 from ..model.network import Layer, Layout, Network, Role
 from ..model.partials import Partial
@@ -83,7 +82,7 @@ def document(engine: Engine, names: list[str], report: Report, layout: Layout,
         "results": [_result(gradient, numbers) for gradient in gradients],
         "mistakes": mistakes,
         "verification": _verification(report, len(mistakes)),
-        "matrix": _matrix_forms(engine, gradients, layout),
+        "matrix": _matrix_forms(engine, gradients, report, layout),
         "batch": _batch(network),
         "graph": _graph(network, names),
     }
@@ -135,7 +134,7 @@ def _shape_tex(shape) -> str:
     return r" \times ".join(str(d) for d in shape) if shape else "1"
 
 
-def _matrix_forms(engine: Engine, gradients: list[Gradient], layout: Layout) -> dict:
+def _matrix_forms(engine: Engine, gradients: list[Gradient], report: Report, layout: Layout) -> dict:
     """Each result in matrix notation, in the network's layout, with its shape."""
     network = engine.network
     rows = []
@@ -154,7 +153,7 @@ def _matrix_forms(engine: Engine, gradients: list[Gradient], layout: Layout) -> 
         })
     quantities = [{"symbol": matrix_name_tex(t.name, len(t.dims)), "shape": _shape_tex(t.dims), "rank": len(t.dims)}
                   for t in network.tensors.values() if t.role != Role.LOSS and t.dims]
-    recursion = _recursion(engine, gradients) if layout == Layout.DENOMINATOR else []
+    recursion = _recursion(engine.network, report.recursion) if layout == Layout.DENOMINATOR else []
     forward = []
     for layer in network.equations:
         node = matrix_form(layer.rhs, layer.indices)
@@ -177,12 +176,11 @@ _MATRIX_SYMBOLS = (
 )
 
 
-def _recursion(engine: Engine, gradients: list[Gradient]) -> list[dict]:
-    """The backward recursion (matrix/recursion.py): each error, then each gradient through them."""
-    network = engine.network
-    needed = [engine.gradient_of(name) for name in gradients_needed(network, [g.wrt for g in gradients])]
+def _recursion(network: Network, recursion) -> list[dict]:
+    """The backward recursion as verified (matrix/recursion.py): each error, then each gradient
+    through them."""
     lines = []
-    for name, node in backward_recursion(network, needed):
+    for name, node in recursion:
         rank = len(network.tensors[name].dims)
         is_error = isinstance(network.defining(name), Layer) and network.defining(name).kind == "affine"
         lines.append({"lhs": error_tex(name) if is_error else
@@ -325,7 +323,7 @@ def _verification(report: Report, mistakes_shown: int) -> dict:
         "matrix_forms": len(report.matrix_forms),
         "cases": report.cases_checked,
         "mistakes": mistakes_shown,
-        "recursion": report.recursion_lines,
+        "recursion": len(report.recursion),
         "tolerance": f"10^{{{round(math.log10(report.tolerance))}}}",
         "relative": f"10^{{{round(math.log10(report.relative_tolerance))}}}",
         "step_tolerance": f"10^{{{round(math.log10(report.step_tolerance))}}}",
