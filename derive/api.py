@@ -10,6 +10,7 @@ Derivation never changes its network.
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Callable
 
@@ -22,11 +23,15 @@ from .model.network import Layout, Network, Targets, is_one_of
 from .model.partials import tensor_names
 from .numeric.evaluate import evaluate_aligned
 from .numeric.matrix import evaluate_matrix
-from .numeric.verify import Report, verify
+from .numeric.verify import Report, prepare, verify
 from .printing import latex, matrix_latex, numpy_code, text
 from .printing.einsum import einsum_code
-from .render.document import SECTIONS, Presentation, render
+from .background import Pending, in_background
+from .render.document import SECTIONS, Presentation, page, render, render_page
 from .spec import example_network, load_spec, network_from_dict, network_from_text
+
+
+PROCESS_WORTH_BLOCKS = 12  # blocks take about 5 ms each to check; a process about 10 ms to start
 
 
 class ShownGradient(Gradient):
@@ -178,6 +183,31 @@ class Derivation:
         names = list(names or self.wrt)
         self.gradients(names)
         return render(fmt, self.engine, names, self.verify(names), self._layout(layout), presentation)
+
+    def documents(self, formats: list[str], names: list[str] | None = None, layout: str | None = None,
+                  presentation: Presentation = Presentation()) -> dict[str, str]:
+        """The derivation in each of ``formats``, as ``render`` gives it.  A big derivation is
+        verified in a child process while it is rendered here: two cores, one wait."""
+        names = list(names or self.wrt)
+        self.gradients(names)
+        key = tuple(names)
+        if key in self._reports:
+            checks = Pending(lambda: self._reports[key])
+        else:
+            prepare(self.engine, names)
+            checks = in_background(lambda: verify(self.engine, names), worth_it=self._worth_a_process(names))
+        try:
+            unchecked = page(self.engine, names, self._layout(layout), presentation)
+        except BaseException:
+            checks.result()  # a failed check is reported first, as when the two are done in turn
+            raise
+        report = self._reports.setdefault(key, checks.result())
+        return {fmt: render_page(fmt, unchecked, report) for fmt in formats}
+
+    def _worth_a_process(self, names: list[str]) -> bool:
+        """A second core, and enough blocks that checking them takes longer than starting a process."""
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        return cores > 1 and len(self.engine.blocks_for(names)) >= PROCESS_WORTH_BLOCKS
 
     @staticmethod
     def presentation(show: list[str] | None = None, **settings) -> Presentation:

@@ -135,8 +135,12 @@ def _documents(path: Path, use_cache: bool) -> dict[str, str]:
     def derivation():
         from .api import Derivation  # imported, with SymPy, only for what the cache does not hold
         return Derivation.from_text(text, origin=str(path), slug=path.stem)
+    @functools.cache
+    def every_format() -> dict[str, str]:
+        return derivation().documents(list(EXTENSIONS))
+
     def render(fmt: str) -> str:
-        return derivation().render(fmt)
+        return every_format()[fmt]
     return {path.stem + extension: cached(functools.partial(render, fmt), enabled=use_cache, spec=text,
                                           slug=path.stem, format=fmt)
             for fmt, extension in EXTENSIONS.items()}

@@ -7,9 +7,9 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "derive"
 
 # lower layers know nothing of higher ones: the core knows nothing of templates, the CLI or files
-RANK = {"limits": 0, "lazy": 0, "errors": 0.5, "resources": 0, "model": 1, "spec": 2, "rules": 2, "engine": 3,
-        "matrix": 3, "printing": 4, "numeric": 4, "render": 5, "api": 6, "cache": 6, "cli": 7, "__main__": 8,
-        "integrations": 8, "sphinx": 9, "__init__": 8}  # the package face re-exports the API
+RANK = {"limits": 0, "lazy": 0, "background": 0, "errors": 0.5, "resources": 0, "model": 1, "spec": 2, "rules": 2,
+        "engine": 3, "matrix": 3, "printing": 4, "numeric": 4, "render": 5, "api": 6, "cache": 6, "cli": 7,
+        "__main__": 8, "integrations": 8, "sphinx": 9, "__init__": 8}  # the package face re-exports the API
 MODULES = sorted(p for p in PACKAGE.rglob("*.py"))
 
 

@@ -35,8 +35,12 @@ class IndexEvaluator:
     """
 
     def __init__(self, values: dict, size, partial=None, budget: int | None = None,
-                 probed: frozenset = frozenset(), probes: int = 0):
+                 probed: frozenset = frozenset(), probes: int = 0, dtype: np.dtype | None = None,
+                 memo: dict | None = None):
         self.values, self.partial, self.budget, self.probed = values, partial, budget, probed
+        if dtype is not None:  # known to the caller (sample points are float64)
+            self.dtype = dtype
+        self.memo = memo
         self.size = size if not probed else (lambda idx: probes if idx is PROBE else size(idx))
 
     @functools.cached_property
@@ -106,17 +110,32 @@ MAX_EINSUM_OPERANDS = 32
 _LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 Compiled = Callable[[IndexEvaluator], Value]
+_LEAVES = (sp.Indexed, sp.KroneckerDelta)
 
 
 @functools.lru_cache(maxsize=16384)
 def compiled(expr) -> Compiled:
     """A function of an IndexEvaluator that gives the value of ``expr``, made once per expression."""
     if (primitive := primitive_of(expr)) is not None:
-        return _apply(primitive.array, compiled(expr.args[0]))
+        return _remembered(expr, _apply(primitive.array, compiled(expr.args[0])))
     for cls in type(expr).__mro__:
         if cls in _COMPILERS:
-            return _COMPILERS[cls](expr)
+            made = _COMPILERS[cls](expr)
+            return made if not expr.args or isinstance(expr, _LEAVES) else _remembered(expr, made)
     raise TypeError(f"cannot evaluate {type(expr).__name__} numerically")
+
+
+def _remembered(expr, value: Compiled) -> Compiled:
+    """``value``, kept in the evaluator's ``memo`` (if it has one): the lines of one point's
+    derivations share most of their subexpressions."""
+    def remembered(env):
+        memo = env.memo
+        if memo is None:
+            return value(env)
+        if expr not in memo:
+            memo[expr] = value(env)
+        return memo[expr]
+    return remembered
 
 
 def _apply(function, inner: Compiled) -> Compiled:

@@ -18,14 +18,21 @@ def floating(value) -> np.ndarray:
 
 def precision(values: dict) -> np.dtype:
     """The float type to compute in: the widest of the arrays' (float32 arrays alone give float32)."""
-    return np.result_type(*[floating(v) for v in values.values() if np.ndim(v)] or [float])
+    found = set()
+    for value in values.values():
+        dtype = value.dtype if isinstance(value, np.ndarray) else np.asarray(value).dtype
+        if np.ndim(value):
+            found.add(dtype if dtype.kind == "f" else np.dtype(float))
+    return np.result_type(*found) if found else np.dtype(float)
 
 
 class MatrixEvaluator(n.NodeVisitor):
     """Computes in the precision of its arrays: float32 inputs give a float32 gradient."""
 
-    def __init__(self, arrays: dict, sizes: dict):
+    def __init__(self, arrays: dict, sizes: dict, dtype: np.dtype | None = None):
         self.arrays, self.sizes = arrays, sizes
+        if dtype is not None:  # known to the caller (sample points are float64)
+            self.dtype = dtype
 
     @functools.cached_property
     def dtype(self) -> np.dtype:
@@ -84,6 +91,7 @@ class MatrixEvaluator(n.NodeVisitor):
         return self.visit(node.base) ** (int(exponent) if exponent.is_Integer else float(exponent))
 
 
-def evaluate_matrix(node: n.Node, arrays: dict, sizes: dict):
-    """The node's value from NumPy arrays named as in the spec."""
-    return MatrixEvaluator(arrays, sizes).visit(node)
+def evaluate_matrix(node: n.Node, arrays: dict, sizes: dict, dtype: np.dtype | None = None):
+    """The node's value from NumPy arrays named as in the spec (computed in ``dtype``, if given,
+    else in the arrays' own precision)."""
+    return MatrixEvaluator(arrays, sizes, dtype).visit(node)

@@ -24,6 +24,7 @@ from .evaluate import PROBE, IndexEvaluator, diagonal
 FD_STEP = 1e-6              # times max(1, |x|)
 MAX_PROBE_VALUES = 2**16    # numbers per quantity in one batched finite-difference pass
 SEED = 20161
+SAMPLED = np.dtype(float)  # every value drawn and computed at a sample point
 
 
 class Point:
@@ -34,6 +35,7 @@ class Point:
         self._sizes: dict = {}
         self.values = forward(network, sizes, values)
         self._jacobians: dict = {}
+        self._memo: dict = {}  # the value of each subexpression evaluated at this point
         self._depends: dict[str, set[str]] = {}
         for layer in network.equations:
             if not np.all(np.isfinite(self.values[layer.output])):
@@ -47,7 +49,8 @@ class Point:
         return self._sizes[idx]
 
     def evaluate(self, expr, order: tuple = ()) -> np.ndarray:
-        return IndexEvaluator(self.values, self.size, self.partial, MAX_VALUES).aligned(expr, order)
+        return IndexEvaluator(self.values, self.size, self.partial, MAX_VALUES, dtype=SAMPLED,
+                              memo=self._memo).aligned(expr, order)
 
     def partial(self, expr: Partial):
         """(array, axes) of a partial derivative in a step, by finite differences.
@@ -95,7 +98,7 @@ class Point:
             return value if numerator in downstream else np.broadcast_to(value, (probes, *np.shape(value)))
         layer = self.network.defining(numerator)
         evaluator = IndexEvaluator({**self.values, denominator: moved}, self.size, None, MAX_VALUES,
-                                   frozenset({denominator}), probes)
+                                   frozenset({denominator}), probes, SAMPLED)
         return evaluator.aligned(layer.rhs, (PROBE, *layer.indices))
 
     @functools.cached_property
@@ -141,7 +144,7 @@ def forward(network: Network, sizes: dict, values: dict, override: dict | None =
     for layer in network.equations:
         if layer.output in override or (only is not None and layer.output not in only):
             continue
-        evaluator = IndexEvaluator(result, size, None, MAX_VALUES, frozenset(probed), probes)
+        evaluator = IndexEvaluator(result, size, None, MAX_VALUES, frozenset(probed), probes, SAMPLED)
         axes = (PROBE, *layer.indices) if probes else layer.indices
         result[layer.output] = evaluator.aligned(layer.rhs, axes)
         if probes:

@@ -17,7 +17,7 @@ from ..matrix.recursion import backward_recursion, gradients_needed
 from ..model.partials import Partial
 from .matrix import evaluate_matrix
 from .mistakes import check_cases, check_mistake, counterexample
-from .points import FD_STEP, Point, points
+from .points import FD_STEP, SAMPLED, Point, points
 
 STEP_TOLERANCE = 1e-9       # one line against the line before it
 FD_TOLERANCE = 1e-6         # against finite differences: absolute ...
@@ -82,7 +82,7 @@ def check_matrix_form(gradient, point: Point) -> bool:
     if node is None:
         return False
     expected = point.evaluate(gradient.result, tuple(gradient.indices))
-    value = evaluate_matrix(node, point.values, point.sizes)
+    value = evaluate_matrix(node, point.values, point.sizes, SAMPLED)
     if not np.allclose(value, expected, rtol=STEP_TOLERANCE, atol=STEP_TOLERANCE):
         raise VerificationError(f"the matrix form of dE/d{gradient.wrt} does not agree with its index form")
     return True
@@ -94,7 +94,7 @@ def check_forward_matrix_form(layer, point: Point) -> bool:
     node = matrix_form(layer.rhs, layer.indices)
     if node is None:
         return False
-    value = evaluate_matrix(node, point.values, point.sizes)
+    value = evaluate_matrix(node, point.values, point.sizes, SAMPLED)
     if not np.allclose(value, point.values[layer.output], rtol=STEP_TOLERANCE, atol=STEP_TOLERANCE):
         raise VerificationError(f"{layer.where}: the matrix form of its equation does not agree with it")
     return True
@@ -103,13 +103,24 @@ def check_forward_matrix_form(layer, point: Point) -> bool:
 def check_recursion(network, gradients, lines, point: Point) -> None:
     """Each line of the backward recursion, its errors evaluated from their own matrix forms,
     against the gradient's full matrix form."""
-    full = {g.wrt: evaluate_matrix(matrix_form(g.result, g.indices), point.values, point.sizes)
+    full = {g.wrt: evaluate_matrix(matrix_form(g.result, g.indices), point.values, point.sizes, SAMPLED)
             for g in gradients if matrix_form(g.result, g.indices) is not None}
     values = {**point.values, **{f"delta_{name}": value for name, value in full.items()}}
     for name, node in lines:
-        if not np.allclose(evaluate_matrix(node, values, point.sizes), full[name], rtol=STEP_TOLERANCE,
+        if not np.allclose(evaluate_matrix(node, values, point.sizes, SAMPLED), full[name], rtol=STEP_TOLERANCE,
                            atol=STEP_TOLERANCE):
             raise VerificationError(f"the backward recursion's line for dE/d{name} does not agree with its matrix form")
+
+
+def prepare(engine: Engine, names: list[str]) -> None:
+    """Work the checks share with a document (the mistakes shown, the matrix forms), done before
+    the two go their own ways (verified in a child process while the document is rendered)."""
+    engine.mistakes(names)
+    for name in gradients_needed(engine.network, names):
+        gradient = engine.gradient_of(name)
+        matrix_form(gradient.result, gradient.indices)
+    for layer in engine.network.equations:
+        matrix_form(layer.rhs, layer.indices)
 
 
 def verify(engine: Engine, names: list[str]) -> Report:

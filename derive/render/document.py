@@ -53,20 +53,33 @@ class Presentation:
 
 def render(fmt: str, engine: Engine, names: list[str], report: Report, layout: Layout,
            presentation: Presentation = Presentation()) -> str:
+    return render_page(fmt, page(engine, names, layout, presentation), report)
+
+
+def render_page(fmt: str, unchecked: "Page", report: Report) -> str:
+    """The document in ``fmt``: the page, with what the verification found."""
     template = environment().get_template(TEMPLATES[fmt])
-    return template.render(**document(engine, names, report, layout, presentation))
+    return template.render(**checked(unchecked, report))
 
 
-def document(engine: Engine, names: list[str], report: Report, layout: Layout,
-             presentation: Presentation = Presentation()) -> dict:
-    """Everything the templates show, as strings and lists."""
+@dataclass(frozen=True)
+class Page:
+    """Everything a document shows except what its verification found (which can be worked
+    out beside it): the context, and the number each block is shown with."""
+
+    network: Network
+    context: dict
+    numbers: dict
+    presentation: Presentation
+
+
+def page(engine: Engine, names: list[str], layout: Layout, presentation: Presentation = Presentation()) -> Page:
+    """Everything the templates show but the checks, as strings and lists."""
     network = engine.network
     gradients = [engine.gradient_of(name) for name in names]
     blocks = engine.blocks_for(names)
     numbers = {block.key: presentation.reference(n) for n, block in enumerate(blocks, start=1)}
-    mistakes = [_mistake(mistake, example, numbers) for mistake, example in report.mistakes] \
-        if "steps" in presentation.show else []  # shown after the steps they are a shortcut of
-    return {
+    return Page(network, {
         "show": presentation.show,
         "standalone": presentation.standalone,
         "level": presentation.level,
@@ -80,12 +93,24 @@ def document(engine: Engine, names: list[str], report: Report, layout: Layout,
         "blocks": [_block(block, numbers, n, engine.jacobian_cases(block))
                    for n, block in enumerate(blocks, start=1)],
         "results": [_result(gradient, numbers) for gradient in gradients],
-        "mistakes": mistakes,
-        "verification": _verification(report, len(mistakes)),
-        "matrix": _matrix_forms(engine, gradients, report, layout),
+        "matrix": _matrix_forms(engine, gradients, layout),
         "batch": _batch(network),
         "graph": _graph(network, names),
-    }
+    }, numbers, presentation)
+
+
+def checked(unchecked: Page, report: Report) -> dict:
+    """The page's context with what the verification found: the mistakes shown with their
+    counterexamples, the backward recursion as checked, the verification paragraph."""
+    context, numbers = dict(unchecked.context), unchecked.numbers
+    mistakes = [_mistake(mistake, example, numbers) for mistake, example in report.mistakes] \
+        if "steps" in unchecked.presentation.show else []  # shown after the steps they are a shortcut of
+    matrix = dict(context["matrix"])
+    denominator = matrix["layout"] == Layout.DENOMINATOR
+    matrix["recursion"] = _recursion(unchecked.network, report.recursion) if denominator else []
+    shown = " ".join(row["tex"] or "" for row in [*matrix["rows"], *matrix["forward"], *matrix["recursion"]])
+    matrix["symbols"] = [(symbol, meaning) for symbol, meaning, used in _MATRIX_SYMBOLS if used(shown)]
+    return {**context, "matrix": matrix, "mistakes": mistakes, "verification": _verification(report, len(mistakes))}
 
 
 def _graph(network: Network, names: list[str]) -> dict:
@@ -134,7 +159,7 @@ def _shape_tex(shape) -> str:
     return r" \times ".join(str(d) for d in shape) if shape else "1"
 
 
-def _matrix_forms(engine: Engine, gradients: list[Gradient], report: Report, layout: Layout) -> dict:
+def _matrix_forms(engine: Engine, gradients: list[Gradient], layout: Layout) -> dict:
     """Each result in matrix notation, in the network's layout, with its shape."""
     network = engine.network
     rows = []
@@ -153,17 +178,14 @@ def _matrix_forms(engine: Engine, gradients: list[Gradient], report: Report, lay
         })
     quantities = [{"symbol": matrix_name_tex(t.name, len(t.dims)), "shape": _shape_tex(t.dims), "rank": len(t.dims)}
                   for t in network.tensors.values() if t.role != Role.LOSS and t.dims]
-    recursion = _recursion(engine.network, report.recursion) if layout == Layout.DENOMINATOR else []
     forward = []
     for layer in network.equations:
         node = matrix_form(layer.rhs, layer.indices)
         rank = len(layer.indices)
         forward.append({"lhs": matrix_name_tex(layer.output, rank) if rank else name_tex(layer.output),
                         "tex": None if node is None else matrix_latex(node)})
-    shown = " ".join(row["tex"] or "" for row in [*rows, *forward, *recursion])
-    symbols = [(symbol, meaning) for symbol, meaning, used in _MATRIX_SYMBOLS if used(shown)]
     return {"layout": layout, "rows": rows, "quantities": quantities, "differential": network.differential,
-            "forward": forward, "recursion": recursion, "symbols": symbols}
+            "forward": forward}
 
 
 # what the matrix forms' symbols mean, said only in documents whose matrix forms use them
