@@ -3,7 +3,7 @@ import pytest
 import sympy as sp
 
 from derive import Derivation, SpecError
-from derive.model.indices import NamePool, make_index, rename_bound, summation
+from derive.model.indices import NamePool, make_index, reletter_bound, rename_bound, summation, up_to_names
 from derive.printing import text
 from derive.spec import deep_tanh_network
 
@@ -107,6 +107,28 @@ def test_name_pools_never_run_out():
     taken = set("klpquvijabcdefghr")
     renamed = rename_bound(summation(sp.IndexedBase("x")[inner], inner), taken, NamePool("klp"))
     assert str(renamed.limits[0][0]) == "i1"
+
+
+def test_a_moved_expression_has_its_sums_lettered_in_reading_order_without_capture():
+    n = sp.Symbol("n", integer=True, positive=True)
+    j, k, l = (make_index(name, n) for name in "jkl")
+    w, c = sp.IndexedBase("w"), sp.IndexedBase("c")
+    inner = summation(c[l] * w[k, l], l)
+    moved = reletter_bound(summation(w[j, k] * inner, k), {"k"}, NamePool("klpq"))
+    assert text(moved) == "sum(l, w[j,l]*sum(p, c[p]*w[l,p]))"  # outer l, inner p; j stays free
+
+
+def test_expressions_of_one_form_differ_only_by_names():
+    n, m = (sp.Symbol(name, integer=True, positive=True) for name in "nm")
+    j, k = make_index("j", n), make_index("k", m)
+    x, y = sp.IndexedBase("x"), sp.IndexedBase("y")
+    form, names = up_to_names(2 * x[j] + sp.tanh(x[j]))
+    renamed, other_names = up_to_names(2 * y[k] + sp.tanh(y[k]))
+    assert form == renamed and len(names) == len(other_names)
+    assert up_to_names(3 * x[j] + sp.tanh(x[j]))[0] != form            # another number
+    assert up_to_names(sp.Float(2) * x[j] + sp.tanh(x[j]))[0] != form  # another kind of number
+    assert up_to_names(2 * x[j] + sp.sinh(x[j]))[0] != form            # another function
+    assert up_to_names(2 * x[j] + sp.tanh(y[k]))[0] != form            # two names where there was one
 
 
 def test_documents_show_a_requested_gradient_written_out_and_each_block_once():

@@ -28,6 +28,7 @@ class Engine:
         self.store = BlockStore()
         self.local_forms: dict = {}  # a local derivation by the form of its layer (local.py)
         self.written_results: dict = {}  # a gradient's result written out (write_out.py)
+        self.written_sizes: dict[str, int] = {}  # and its size, worked out before writing it
         self._cases: dict[BlockKey, JacobianCases | None] = {}
         self._mistakes: dict[tuple[str, ...], list[Mistake]] = {}
         self._gradients: dict[str, Gradient] = {}

@@ -19,7 +19,7 @@ def written_out(engine, block: Block) -> Block | None:
     references = sorted(block.result.atoms(Partial), key=str)
     if not references:
         return None
-    size = _written_size(engine, block.result, {})
+    size = _written_size(engine, block.result, engine.written_sizes)
     if size > MAX_EXPRESSION_SIZE:  # e.g. softmax on softmax: each layer refers to the next one twice
         raise LimitReached(f"d{engine.network.loss.output}/d{block.key.wrt} written out would have about {size} "
                            f"terms and factors, past derive's limit of {MAX_EXPRESSION_SIZE}")
@@ -32,7 +32,8 @@ def written_out(engine, block: Block) -> Block | None:
 
 def _written_size(engine, expr, sizes: dict) -> int:
     """How many terms and factors ``expr`` has once every reference in it is written out,
-    worked out before writing anything (``sizes`` remembers each referred gradient's)."""
+    worked out before writing anything (``sizes`` remembers each referred gradient's, for
+    the engine's life)."""
     loss, size = engine.network.loss.lhs, 0
     for node in sp.preorder_traversal(expr):
         size += 1

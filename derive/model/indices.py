@@ -202,10 +202,21 @@ def alpha_normal(expr):
     return visit(expr)
 
 
-def up_to_names(expr) -> tuple[sp.Basic, tuple[sp.Symbol, ...]]:
-    """``expr`` up to the names in it, and those names: every symbol (of a tensor, an index, a
-    range, a constant) replaced, in the order it first appears, by a placeholder with its
-    assumptions.  Two expressions with equal forms differ only by a renaming: ``zip`` their names."""
-    names = tuple(dict.fromkeys(node for node in sp.preorder_traversal(expr) if isinstance(node, sp.Symbol)))
-    placeholders = {name: sp.Symbol(f"_{n}", **name.assumptions0) for n, name in enumerate(names)}
-    return expr.xreplace(placeholders), names
+def up_to_names(expr) -> tuple[tuple, tuple[sp.Symbol, ...]]:
+    """``expr`` up to the names in it, and those names: a key in which every symbol (of a tensor,
+    an index, a range, a constant) stands as its place in order of first appearance, with its
+    assumptions.  Two expressions with equal keys differ only by a renaming: ``zip`` their names.
+    A key is a nested tuple, built without making a single SymPy object."""
+    names: dict[sp.Symbol, int] = {}
+
+    def key(node):
+        if isinstance(node, sp.Symbol):
+            if node not in names:
+                names[node] = len(names)
+            return ("symbol", names[node], type(node).__name__, tuple(sorted(node.assumptions0.items())))
+        if not node.args:
+            return (type(node).__name__, node._hashable_content())
+        return (type(node).__name__, *(key(arg) for arg in node.args))
+
+    form = key(expr)
+    return form, tuple(names)

@@ -113,9 +113,11 @@ def check_recursion(network, gradients, lines, point: Point) -> None:
 
 
 def prepare(engine: Engine, names: list[str]) -> None:
-    """Work the checks share with a document (the mistakes shown, the matrix forms), done before
+    """Work the checks share with a document (the cases, the mistakes shown, the matrix forms), done before
     the two go their own ways (verified in a child process while the document is rendered)."""
     engine.mistakes(names)
+    for block in engine.blocks_for(names):
+        engine.jacobian_cases(block)
     for name in gradients_needed(engine.network, names):
         gradient = engine.gradient_of(name)
         matrix_form(gradient.result, gradient.indices)
