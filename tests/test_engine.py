@@ -3,7 +3,8 @@ import pytest
 import sympy as sp
 
 from derive import Derivation, SpecError
-from derive.model.indices import NamePool, make_index, reletter_bound, rename_bound, summation, up_to_names
+from derive.model.indices import (NamePool, make_index, reletter_bound, rename_bound, rename_symbols, summation,
+                                  up_to_names)
 from derive.printing import text
 from derive.spec import deep_tanh_network
 
@@ -116,6 +117,15 @@ def test_a_moved_expression_has_its_sums_lettered_in_reading_order_without_captu
     inner = summation(c[l] * w[k, l], l)
     moved = reletter_bound(summation(w[j, k] * inner, k), {"k"}, NamePool("klpq"))
     assert text(moved) == "sum(l, w[j,l]*sum(p, c[p]*w[l,p]))"  # outer l, inner p; j stays free
+
+
+def test_renaming_symbols_gives_what_sympy_would_build_kronecker_deltas_included():
+    n = sp.Symbol("n", integer=True, positive=True)
+    j, k, p, a = (make_index(name, n) for name in "jkpa")
+    x = sp.IndexedBase("x")
+    expr = sp.KroneckerDelta(j, k) * x[k] + sp.KroneckerDelta(p, j) * sp.tanh(x[p])
+    for mapping in ({j.label: a.label}, {k.label: a.label, j.label: k.label}):
+        assert rename_symbols(expr, mapping) == expr.xreplace(mapping)
 
 
 def test_expressions_of_one_form_differ_only_by_names():

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from ..model.indices import rename_bound, rename_free, up_to_names
+from ..model.indices import rename_bound, rename_free, rename_symbols, up_to_names
 from ..model.network import Layer
 from ..model.partials import DirectPartial, Partial, quantity, tensor_names
 from ..model.primitives import of as primitive_of
@@ -100,7 +100,7 @@ def _renamed(steps: tuple[Step, ...], renaming: dict, loose: frozenset[str] | No
     if loose is None or loose & {new.name for new in renaming.values()}:
         return None
     try:
-        return tuple(Step(step.expr.xreplace(renaming), step.rule, _renamed_detail(step.detail, renaming))
+        return tuple(Step(rename_symbols(step.expr, renaming), step.rule, _renamed_detail(step.detail, renaming))
                      for step in steps)
     except _NotRenamable:
         return None
@@ -119,7 +119,7 @@ def _expressions(value):
 
 def _renamed_detail(value, renaming: dict):
     if isinstance(value, sp.Basic):
-        return value.xreplace(renaming)
+        return rename_symbols(value, renaming)
     if isinstance(value, dict):
         return {key: _renamed_detail(item, renaming) for key, item in value.items()}
     if isinstance(value, (list, tuple)):

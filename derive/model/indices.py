@@ -10,6 +10,7 @@ import itertools
 from typing import Iterator
 
 import sympy as sp
+from sympy.core.sorting import default_sort_key
 
 
 class NamePool:
@@ -168,6 +169,35 @@ def reletter_bound(expr, taken: set[str], pool):
     return visit(expr, {})
 
 
+def rename_symbols(expr, mapping: dict):
+    """``expr.xreplace(mapping)`` for a one-to-one renaming of symbols that keeps assumptions.
+
+    A Kronecker delta is put back in SymPy's order without being evaluated again: evaluating
+    asks SymPy's assumptions whether its two indices could be equal (over a millisecond each),
+    and a renaming cannot change the answer."""
+    done: dict = {}
+
+    def visit(node):
+        if node in mapping:
+            return mapping[node]
+        if not node.args:
+            return node
+        if node not in done:
+            args = [visit(arg) for arg in node.args]
+            if all(new is old for new, old in zip(args, node.args)):
+                done[node] = node
+            elif isinstance(node, sp.KroneckerDelta) and len(args) == 2:
+                first, second = sorted(args, key=default_sort_key)
+                done[node] = sp.KroneckerDelta(first, second, evaluate=False)
+            elif isinstance(node, sp.Sum):
+                done[node] = make_sum(args[0], *args[1:])
+            else:
+                done[node] = node.func(*args)
+        return done[node]
+
+    return visit(expr)
+
+
 def rename_free(expr, mapping: dict):
     """Rename several indices at once (j -> k and k -> j must not collide)."""
     mapping = {old: new for old, new in mapping.items() if old != new}
@@ -207,13 +237,13 @@ def up_to_names(expr) -> tuple[tuple, tuple[sp.Symbol, ...]]:
     an index, a range, a constant) stands as its place in order of first appearance, with its
     assumptions.  Two expressions with equal keys differ only by a renaming: ``zip`` their names.
     A key is a nested tuple, built without making a single SymPy object."""
-    names: dict[sp.Symbol, int] = {}
+    names: dict[sp.Symbol, tuple] = {}  # each symbol's key
 
     def key(node):
         if isinstance(node, sp.Symbol):
             if node not in names:
-                names[node] = len(names)
-            return ("symbol", names[node], type(node).__name__, tuple(sorted(node.assumptions0.items())))
+                names[node] = ("symbol", len(names), type(node).__name__, tuple(sorted(node.assumptions0.items())))
+            return names[node]
         if not node.args:
             return (type(node).__name__, node._hashable_content())
         return (type(node).__name__, *(key(arg) for arg in node.args))

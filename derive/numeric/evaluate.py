@@ -15,7 +15,7 @@ import numpy as np
 import sympy as sp
 
 from ..errors import LimitReached
-from ..model.indices import make_sum, up_to_names
+from ..model.indices import make_sum, rename_symbols, up_to_names
 from ..model.partials import Partial
 from ..model.primitives import of as primitive_of
 from .matrix import floating, precision
@@ -132,9 +132,10 @@ def _remembered(expr, value: Compiled) -> Compiled:
         memo = env.memo
         if memo is None:
             return value(env)
-        if expr not in memo:
-            memo[expr] = value(env)
-        return memo[expr]
+        found = memo.get(expr)
+        if found is None:
+            found = memo[expr] = value(env)
+        return found
     return remembered
 
 
@@ -219,7 +220,7 @@ def _differentiated(expr):
     form, names = up_to_names(expr)
     if form in _DIFFERENTIATED:
         first_names, derivative = _DIFFERENTIATED[form]
-        return derivative.xreplace(dict(zip(first_names, names)))
+        return rename_symbols(derivative, dict(zip(first_names, names)))
     derivative = sp.diff(expr.expr, *expr.variables)
     if derivative.atoms(sp.Symbol) <= set(names) and len(_DIFFERENTIATED) < 4096:
         _DIFFERENTIATED[form] = (names, derivative)
