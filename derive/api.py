@@ -27,7 +27,7 @@ from .numeric.verify import Report, prepare, verify
 from .printing import latex, matrix_latex, numpy_code, text
 from .printing.einsum import einsum_code
 from .background import Pending, in_background
-from .render.document import SECTIONS, Presentation, page, render, render_page
+from .render.document import SECTIONS, Presentation, load_template, page, render, render_page
 from .spec import example_network, load_spec, network_from_dict, network_from_text
 
 
@@ -198,6 +198,8 @@ class Derivation:
             checks = in_background(lambda: verify(self.engine, names), worth_it=self._worth_a_process(names))
         try:
             unchecked = page(self.engine, names, self._layout(layout), presentation)
+            for fmt in formats:
+                load_template(fmt)
         except BaseException:
             checks.result()  # a failed check is reported first, as when the two are done in turn
             raise

@@ -191,6 +191,9 @@ def rename_symbols(expr, mapping: dict):
                 done[node] = sp.KroneckerDelta(first, second, evaluate=False)
             elif isinstance(node, sp.Sum):
                 done[node] = make_sum(args[0], *args[1:])
+            elif isinstance(node, sp.Idx) and args[1][0] == 0 and \
+                    (shared := make_index(args[0].name, args[1][1] + 1)) == node.func(*args):
+                done[node] = shared  # the one object of that index, which keeps lookups keyed by it cheap
             else:
                 done[node] = node.func(*args)
         return done[node]

@@ -117,24 +117,24 @@ _LEAVES = (sp.Indexed, sp.KroneckerDelta)
 def compiled(expr) -> Compiled:
     """A function of an IndexEvaluator that gives the value of ``expr``, made once per expression."""
     if (primitive := primitive_of(expr)) is not None:
-        return _remembered(expr, _apply(primitive.array, compiled(expr.args[0])))
+        return _remembered(_apply(primitive.array, compiled(expr.args[0])))
     for cls in type(expr).__mro__:
         if cls in _COMPILERS:
             made = _COMPILERS[cls](expr)
-            return made if not expr.args or isinstance(expr, _LEAVES) else _remembered(expr, made)
+            return made if not expr.args or isinstance(expr, _LEAVES) else _remembered(made)
     raise TypeError(f"cannot evaluate {type(expr).__name__} numerically")
 
 
-def _remembered(expr, value: Compiled) -> Compiled:
+def _remembered(value: Compiled) -> Compiled:
     """``value``, kept in the evaluator's ``memo`` (if it has one): the lines of one point's
     derivations share most of their subexpressions."""
     def remembered(env):
         memo = env.memo
         if memo is None:
             return value(env)
-        found = memo.get(expr)
+        found = memo.get(value)  # keyed by the compiled function, one per expression: hashed by identity
         if found is None:
-            found = memo[expr] = value(env)
+            found = memo[value] = value(env)
         return found
     return remembered
 

@@ -9,6 +9,7 @@ import math
 from dataclasses import dataclass
 from typing import Callable
 
+import jinja2
 import numpy as np
 import sympy as sp
 
@@ -58,8 +59,12 @@ def render(fmt: str, engine: Engine, names: list[str], report: Report, layout: L
 
 def render_page(fmt: str, unchecked: "Page", report: Report) -> str:
     """The document in ``fmt``: the page, with what the verification found."""
-    template = environment().get_template(TEMPLATES[fmt])
-    return template.render(**checked(unchecked, report))
+    return load_template(fmt).render(**checked(unchecked, report))
+
+
+def load_template(fmt: str) -> jinja2.Template:
+    """The template of ``fmt``, compiled on first use (a good thing to do while checks run)."""
+    return environment().get_template(TEMPLATES[fmt])
 
 
 @dataclass(frozen=True)
