@@ -23,10 +23,10 @@ from .model.network import Layout, Network, Targets, is_one_of
 from .model.partials import tensor_names
 from .numeric.evaluate import evaluate_aligned
 from .numeric.matrix import evaluate_matrix
-from .numeric.verify import Report, prepare, verify
+from .numeric.verify import Report, check_matrices, check_steps, combined, prepare, verify
 from .printing import latex, matrix_latex, numpy_code, text
 from .printing.einsum import einsum_code
-from .background import Pending, in_background
+from .background import in_background
 from .render.document import SECTIONS, Presentation, load_template, page, render, render_page
 from .spec import example_network, load_spec, network_from_dict, network_from_text
 
@@ -186,25 +186,27 @@ class Derivation:
 
     def documents(self, formats: list[str], names: list[str] | None = None, layout: str | None = None,
                   presentation: Presentation = Presentation()) -> dict[str, str]:
-        """The derivation in each of ``formats``, as ``render`` gives it.  A big derivation is
-        verified in a child process while it is rendered here: two cores, one wait."""
+        """The derivation in each of ``formats``, as ``render`` gives it.  A big derivation's
+        steps are checked in a child process while the page is made and the matrix forms are
+        checked here: two cores, one wait."""
         names = list(names or self.wrt)
         self.gradients(names)
         key = tuple(names)
         if key in self._reports:
-            checks = Pending(lambda: self._reports[key])
+            unchecked = page(self.engine, names, self._layout(layout), presentation)
         else:
             prepare(self.engine, names)
-            checks = in_background(lambda: verify(self.engine, names), worth_it=self._worth_a_process(names))
-        try:
-            unchecked = page(self.engine, names, self._layout(layout), presentation)
-            for fmt in formats:
-                load_template(fmt)
-        except BaseException:
-            checks.result()  # a failed check is reported first, as when the two are done in turn
-            raise
-        report = self._reports.setdefault(key, checks.result())
-        return {fmt: render_page(fmt, unchecked, report) for fmt in formats}
+            steps = in_background(lambda: check_steps(self.engine, names), worth_it=self._worth_a_process(names))
+            try:
+                unchecked = page(self.engine, names, self._layout(layout), presentation)
+                for fmt in formats:
+                    load_template(fmt)
+                matrices = check_matrices(self.engine, names)
+            except BaseException:
+                steps.result()  # a failed step is reported first, as when the two are done in turn
+                raise
+            self._reports[key] = combined(names, steps.result(), matrices)
+        return {fmt: render_page(fmt, unchecked, self._reports[key]) for fmt in formats}
 
     def _worth_a_process(self, names: list[str]) -> bool:
         """A second core, and enough blocks that checking them takes longer than starting a process."""

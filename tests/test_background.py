@@ -39,11 +39,20 @@ def test_documents_are_byte_identical_however_they_are_verified(threshold, monke
     assert together == {"markdown": alone.markdown(), "latex": alone.latex()}
 
 
+def test_a_failed_matrix_check_fails_the_documents_after_the_steps_are_checked(monkeypatch):
+    def wrong(engine, names):
+        raise VerificationError("the matrix form of dE/dw does not agree with its index form")
+    monkeypatch.setattr(derive.api, "PROCESS_WORTH_BLOCKS", 0)
+    monkeypatch.setattr(derive.api, "check_matrices", wrong)
+    with pytest.raises(VerificationError, match="the matrix form of dE/dw"):
+        Derivation.from_spec(EXAMPLES / "softmax-cross-entropy.toml").documents(["markdown"])
+
+
 @pytest.mark.parametrize("threshold", [0, 10**9], ids=["verified in a child", "verified in turn"])
 def test_a_failed_verification_fails_the_documents(threshold, monkeypatch):
     def wrong(engine, names):
-        raise VerificationError("the matrix form of dE/dw does not agree with its index form")
+        raise VerificationError("step 3 (cancel) of dE/dw does not agree with the line before")
     monkeypatch.setattr(derive.api, "PROCESS_WORTH_BLOCKS", threshold)
-    monkeypatch.setattr(derive.api, "verify", wrong)
-    with pytest.raises(VerificationError, match="the matrix form of dE/dw"):
+    monkeypatch.setattr(derive.api, "check_steps", wrong)
+    with pytest.raises(VerificationError, match=r"step 3 \(cancel\) of dE/dw"):
         Derivation.from_spec(EXAMPLES / "softmax-cross-entropy.toml").documents(["markdown"])

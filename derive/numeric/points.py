@@ -203,6 +203,7 @@ def _targets(kind: Targets, shape, rng) -> np.ndarray:
 
 def points(network: Network) -> list[Point]:
     rng = np.random.default_rng(SEED)
-    return [Point(network, sizes, sample(network, sizes, rng)) for sizes in size_settings(network)]
+    with np.errstate(all="ignore"):  # a forward pass that would warn is not finite, and is refused as such
+        return [Point(network, sizes, sample(network, sizes, rng)) for sizes in size_settings(network)]
 
 

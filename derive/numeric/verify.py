@@ -126,36 +126,71 @@ def prepare(engine: Engine, names: list[str]) -> None:
 
 
 def verify(engine: Engine, names: list[str]) -> Report:
-    """Check every block that the gradients with respect to ``names`` are derived from."""
-    gradients = [engine.gradient_of(name) for name in names]
+    """Check every block that the gradients with respect to ``names`` are derived from: the
+    steps in index form, then the matrix forms (two independent halves, see api.documents)."""
+    at = points(engine.network)
+    return combined(names, check_steps(engine, names, at), check_matrices(engine, names, at))
+
+
+@dataclass(frozen=True)
+class StepsChecked:
+    """What ``check_steps`` compared: every line of every block, the cases, the mistakes."""
+
+    sizes: tuple[dict, ...]
+    steps: int
+    compared: int
+    cases: int
+    mistakes: tuple
+
+
+@dataclass(frozen=True)
+class MatricesChecked:
+    """What ``check_matrices`` compared: the gradients with a matrix form, the recursion's lines."""
+
+    forms: tuple[str, ...]
+    recursion: tuple
+
+
+def check_steps(engine: Engine, names: list[str], at: list[Point] | None = None) -> StepsChecked:
+    """Each line of each block against the line before and finite differences, at every point;
+    each layer's k = j / k != j cases; each mistake shown, against the right result."""
+    at = points(engine.network) if at is None else at
     blocks = engine.blocks_for(names)
-    with np.errstate(all="ignore"):  # what would warn is not finite, and is reported as such
-        return _verify(engine, names, gradients, blocks)
-
-
-def _verify(engine: Engine, names, gradients, blocks) -> Report:
-    compared = 0
-    with_matrix_form: set[str] = set()
-    all_points = points(engine.network)
     with_cases = [(block, cases) for block in blocks if (cases := engine.jacobian_cases(block)) is not None]
     mistakes = engine.mistakes(names)
+    compared = 0
+    with np.errstate(all="ignore"):  # what would warn is not finite, and is reported as such
+        for point in at:
+            for block in blocks:
+                compared += check_block(block, point)
+            for block, cases in with_cases:
+                compared += check_cases(block, cases, point)
+            for mistake in mistakes:
+                check_mistake(engine, mistake, point)
+        shown = tuple((mistake, counterexample(mistake, at)) for mistake in mistakes)
+    return StepsChecked(tuple({str(d): v for d, v in p.sizes.items()} for p in at),
+                        sum(len(b.steps) for b in blocks), compared, len(with_cases), shown)
+
+
+def check_matrices(engine: Engine, names: list[str], at: list[Point] | None = None) -> MatricesChecked:
+    """Each gradient's and each equation's matrix form against its index form, and each line of
+    the backward recursion against the gradient's matrix form, at every point."""
+    at = points(engine.network) if at is None else at
+    gradients = [engine.gradient_of(name) for name in names]
     needed = [engine.gradient_of(name) for name in gradients_needed(engine.network, names)]
     recursion = backward_recursion(engine.network, needed)
-    for point in all_points:
-        for block in blocks:
-            compared += check_block(block, point)
-        for block, cases in with_cases:
-            compared += check_cases(block, cases, point)
-        for mistake in mistakes:
-            check_mistake(engine, mistake, point)
-        for gradient in gradients:
-            if check_matrix_form(gradient, point):
-                with_matrix_form.add(gradient.wrt)
-        for layer in engine.network.equations:
-            check_forward_matrix_form(layer, point)
-        check_recursion(engine.network, needed, recursion, point)
-    return Report(tuple({str(d): v for d, v in p.sizes.items()} for p in all_points),
-                  sum(len(b.steps) for b in blocks), compared, tuple(names),
-                  matrix_forms=tuple(n for n in names if n in with_matrix_form),
-                  cases_checked=len(with_cases), recursion=tuple(recursion),
-                  mistakes=tuple((mistake, counterexample(mistake, all_points)) for mistake in mistakes))
+    with_matrix_form: set[str] = set()
+    with np.errstate(all="ignore"):
+        for point in at:
+            for gradient in gradients:
+                if check_matrix_form(gradient, point):
+                    with_matrix_form.add(gradient.wrt)
+            for layer in engine.network.equations:
+                check_forward_matrix_form(layer, point)
+            check_recursion(engine.network, needed, recursion, point)
+    return MatricesChecked(tuple(n for n in names if n in with_matrix_form), tuple(recursion))
+
+
+def combined(names: list[str], steps: StepsChecked, matrices: MatricesChecked) -> Report:
+    return Report(steps.sizes, steps.steps, steps.compared, tuple(names), matrix_forms=matrices.forms,
+                  cases_checked=steps.cases, recursion=matrices.recursion, mistakes=steps.mistakes)
