@@ -19,14 +19,13 @@ import numpy as np
 from .engine import Engine, Gradient
 from .errors import InputError, NotInNetwork
 from .matrix import Node, in_layout, matrix_form
-from .model.network import Layout, Network, Targets, is_one_of
+from .model.network import Layout, Network, Role, Targets, is_one_of
 from .model.partials import tensor_names
-from .numeric.evaluate import evaluate_aligned
-from .numeric.matrix import evaluate_matrix
 from .numeric.verify import Report, check_matrices, check_steps, combined, prepare, verify
 from .printing import latex, matrix_latex, numpy_code, text
 from .printing.einsum import einsum_code
 from .background import in_background
+from .render.source import ARGUMENTS, backward_source, compiled, gradient_source, python_name
 from .render.document import SECTIONS, Presentation, load_template, page, render, render_page
 from .spec import example_network, load_spec, network_from_dict, network_from_text
 
@@ -123,42 +122,48 @@ class Derivation:
         return code
 
     def numpy_function(self, name: str, layout: str | None = None) -> Callable[..., np.ndarray]:
-        """A function of NumPy arrays, named as in the spec, that returns the gradient array."""
-        node = self.matrix(name, layout)
+        """A function of NumPy arrays, named as in the spec, that returns the gradient array: the
+        code ``numpy_code`` prints, compiled."""
         gradient = self.gradient(name)
-        tensors = self.network.tensors
-        transpose = self._layout(layout) == Layout.NUMERATOR
-
-        def sizes(arrays):
-            found = {}
-            for tensor_name, array in arrays.items():
-                tensor = tensors.get(tensor_name)
-                if tensor is not None:
-                    found.update(zip(tensor.dims, np.shape(array)))
-            return found
-
         needed = sorted(tensor_names(gradient.result))
+        source = gradient_source(name, [python_name(n) for n in needed], self.numpy_code(name, layout))
+        function = compiled(source, "gradient", f"<derive: the gradient by {name}>")
 
-        def check(arrays):
+        def from_arrays(**arrays):
             missing = [n for n in needed if n not in arrays]
             if missing:
                 raise InputError(f"the gradient by '{name}' needs the arrays {', '.join(needed)}; "
                                  f"missing: {', '.join(missing)}")
+            return function(*(arrays[n] for n in needed))
+        return from_arrays
 
-        if node is not None:
-            def from_matrix_form(**arrays):
-                check(arrays)
-                return evaluate_matrix(node, arrays, sizes(arrays))
-            return from_matrix_form
+    def numpy_source(self, names: list[str] | None = None, layout: str | None = None) -> str:
+        """Python source of a function ``backward(<inputs, parameters, targets>)`` that runs the
+        forward pass and returns {name: gradient} for ``names`` (default: every parameter and
+        input), each shared error computed once.  Needs only NumPy; paste it where you like."""
+        return backward_source(self.network, self._backward_names(names), self._layout(layout))
 
-        def from_index_form(**arrays):  # one einsum per sum of products: no element loops, no blow-up
-            check(arrays)
-            found = sizes(arrays)
-            values = {**{str(dim): size for dim, size in found.items()}, **arrays}  # 1/B reads B off the arrays
-            array = evaluate_aligned(gradient.result, values, lambda i: int((i.upper + 1).xreplace(found)),
-                                     gradient.indices)
-            return array.T if transpose else array
-        return from_index_form
+    def backward(self, names: list[str] | None = None, layout: str | None = None) -> Callable[..., dict]:
+        """The function ``numpy_source`` prints, compiled: keyword arguments named as in the spec."""
+        names = self._backward_names(names)
+        function = compiled(self.numpy_source(names, layout), "backward",
+                            f"<derive: backward pass of {self.network.slug}>")
+        arguments = [t.name for t in self.network.tensors.values() if t.role in ARGUMENTS]
+
+        def from_arrays(**arrays):
+            missing = [n for n in arguments if n not in arrays]
+            if missing:
+                raise InputError(f"the backward pass needs the arrays {', '.join(arguments)}; "
+                                 f"missing: {', '.join(missing)}")
+            return function(*(arrays[n] for n in arguments))
+        return from_arrays
+
+    def _backward_names(self, names: list[str] | None) -> list[str]:
+        if names is None:
+            return [t.name for t in self.network.tensors.values() if t.role in (Role.PARAMETER, Role.INPUT)]
+        for name in names:
+            self.gradient(name)  # an unknown name is refused here, with the names there are
+        return list(names)
 
     def verify(self, names: list[str] | None = None) -> Report:
         """Check every step numerically; raises VerificationError on the first disagreement."""

@@ -76,7 +76,7 @@ def _through_a_layer(engine, consumer: Layer, name: str, indices, variable, take
     u = quantity(consumer.output, summed)
     context = {i.name for i in indices} | {i.name for i in summed}
     local_value = instantiate(engine, local, indices, context, out_indices=summed)
-    if _compact(upstream.result):
+    if _compact(upstream.result) and consumer.output not in engine.named_errors:
         upstream_value, used, referred = instantiate(engine, upstream, summed, context), (upstream.key,), ()
     else:
         upstream_value, used, referred = Partial(loss.lhs, u), (), (upstream.key,)

@@ -22,8 +22,11 @@ from .write_out import written_out
 class Engine:
     """Derives and keeps the blocks of one network."""
 
-    def __init__(self, network: Network, rules=None):
+    def __init__(self, network: Network, rules=None, named_errors=frozenset()):
+        """``named_errors``: quantities whose gradient is always referred to as dE/dU where it is
+        used, never written in (the errors a backward pass computes once, see backprop.py)."""
         self.network = network
+        self.named_errors = frozenset(named_errors)
         self.rules = REWRITES if rules is None else tuple(rules)
         self.store = BlockStore()
         self.local_forms: dict = {}  # a local derivation by the form of its layer (local.py)

@@ -125,6 +125,8 @@ class EinsumPrinter:
             return Array(" * ".join(scalars) or "1.0", (), atom=len(scalars) <= 1)
         if len(arrays) == 1 and kept == arrays[0].axes:
             array = arrays[0]
+        elif not summed and all(f.axes == kept for f in arrays):  # element by element: no einsum needed
+            array = Array(" * ".join(f.operand() for f in arrays), kept, atom=False)
         else:
             letters = {a: _LETTERS[n] for n, a in enumerate(axes)}
             spec = ",".join("".join(letters[a] for a in f.axes) for f in arrays) + "->" + \

@@ -140,6 +140,11 @@ class NumpyPrinter(n.NodeVisitor):
 
     def visit_MatMul(self, node):
         left, right = node.left, node.right
+        # a diagonal matrix scales rows (or columns): never formed, which at B samples is B x B
+        if isinstance(left, n.Diag) and right.rank == 2:
+            return f"{self.atom(left.inner)}[:, None] * {self.atom(right)}"
+        if isinstance(right, n.Diag) and left.rank == 2:
+            return f"{self.atom(left)} * {self.atom(right.inner)}"
         if isinstance(right, n.Ones) and isinstance(left, n.Transpose) and left.rank == 2:
             return f"{self.atom(left.inner)}.sum(axis=0)"
         if isinstance(right, n.Ones):
