@@ -6,6 +6,7 @@ one ``visit_<Class>`` method per node class.  ``rank`` is 0 for a scalar, 1 for 
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import sympy as sp
@@ -171,6 +172,44 @@ class Diag(Node):
 
     inner: Node
     rank = 2
+
+
+def children(node: Node) -> list[Node]:
+    """The nodes a node is made of, in field order."""
+    found = []
+    for field in dataclasses.fields(node):
+        value = getattr(node, field.name)
+        found += [v for v in (value if isinstance(value, tuple) else (value,)) if isinstance(v, Node)]
+    return found
+
+
+def size(node: Node) -> int:
+    return 1 + sum(size(child) for child in children(node))
+
+
+def subtrees(node: Node):
+    """Every node of the tree, the node itself first."""
+    yield node
+    for child in children(node):
+        yield from subtrees(child)
+
+
+def replaced(node: Node, mapping: dict) -> Node:
+    """The tree with each subtree that is a key of ``mapping`` replaced by its value."""
+    if node in mapping:
+        return mapping[node]
+    changes = {}
+    for field in dataclasses.fields(node):
+        value = getattr(node, field.name)
+        if isinstance(value, Node):
+            new = replaced(value, mapping)
+        elif isinstance(value, tuple) and value and all(isinstance(v, Node) for v in value):
+            new = tuple(replaced(v, mapping) for v in value)
+        else:
+            continue
+        if new != value:
+            changes[field.name] = new
+    return dataclasses.replace(node, **changes) if changes else node
 
 
 class NodeVisitor:

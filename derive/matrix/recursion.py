@@ -7,8 +7,6 @@ for any network whose affine outputs have them.
 """
 from __future__ import annotations
 
-import dataclasses
-
 from . import nodes as n
 from .translate import matrix_form
 
@@ -30,38 +28,14 @@ def backward_recursion(network, gradients) -> list[tuple[str, n.Node]]:
     errors = {name: forms[name] for name in affine if alike.count(forms[name]) == 1}
     if len(errors) < 2:
         return []
-    biggest_first = sorted(errors, key=lambda name: -_size(errors[name]))
+    biggest_first = sorted(errors, key=lambda name: -n.size(errors[name]))
     lines = []
     for name in [*errors, *(name for name in forms if name not in errors)]:
         form = forms[name]
         if form is None:
             continue
         named = {errors[other]: n.Error(other, errors[other].rank) for other in biggest_first if other != name}
-        written = _replaced(form, named)
+        written = n.replaced(form, named)
         if written != form or name in errors:
             lines.append((name, written))
     return lines
-
-
-def _replaced(node, mapping: dict):
-    if node in mapping:
-        return mapping[node]
-    changes = {}
-    for field in dataclasses.fields(node):
-        value = getattr(node, field.name)
-        if isinstance(value, n.Node):
-            new = _replaced(value, mapping)
-        elif isinstance(value, tuple) and value and all(isinstance(v, n.Node) for v in value):
-            new = tuple(_replaced(v, mapping) for v in value)
-        else:
-            continue
-        if new != value:
-            changes[field.name] = new
-    return dataclasses.replace(node, **changes) if changes else node
-
-
-def _size(node) -> int:
-    return 1 + sum(_size(v) for field in dataclasses.fields(node)
-                   for v in (getattr(node, field.name) if isinstance(getattr(node, field.name), tuple)
-                             else (getattr(node, field.name),))
-                   if isinstance(v, n.Node))

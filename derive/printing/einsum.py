@@ -33,9 +33,11 @@ class EinsumPrinter:
 
     def __init__(self, sizes: dict):
         self.sizes = sizes
+        self.order: tuple = ()
 
     def doprint(self, expr, order) -> str:
         """Code for the array of ``expr`` with one axis per index of ``order``, in that order."""
+        self.order = tuple(order)  # each einsum gives its axes in this order, so nothing is transposed after
         array = self.visit(expr)
         if set(array.axes) == set(order):
             return self._reordered(array, tuple(order)).code
@@ -79,9 +81,15 @@ class EinsumPrinter:
         first, second = expr.args[:2]
         return Array("1.0") if first == second else Array(f"np.eye({self.size(first)})", (first, second))
 
+    def _in_order(self, axes) -> tuple:
+        """Axes as the printed array will have them: in the order asked for, the others after."""
+        def place(axis):
+            return self.order.index(axis) if axis in self.order else len(self.order)
+        return tuple(sorted(dict.fromkeys(axes), key=place))
+
     def _print_Add(self, expr):
         terms = [self.visit(term) for term in expr.args]
-        axes = tuple(dict.fromkeys(a for term in terms for a in term.axes))
+        axes = self._in_order(a for term in terms for a in term.axes)
         code = ""
         for term in sorted(terms, key=lambda term: term.code.startswith("-")):  # a positive term first
             text = self._spread(term, axes).code if term.code.startswith("-") else self._spread(term, axes).operand()
@@ -120,13 +128,15 @@ class EinsumPrinter:
         scalars = [f.operand() for f in factors if not f.axes]
         scalars += [self.size(idx) for idx in summed if not any(idx in f.axes for f in arrays)]
         axes = tuple(dict.fromkeys(a for f in arrays for a in f.axes))
-        kept = tuple(a for a in axes if a not in summed)
+        kept = self._in_order(a for a in axes if a not in summed)
         if not arrays:
             return Array(" * ".join(scalars) or "1.0", (), atom=len(scalars) <= 1)
         if len(arrays) == 1 and kept == arrays[0].axes:
             array = arrays[0]
         elif not summed and all(f.axes == kept for f in arrays):  # element by element: no einsum needed
             array = Array(" * ".join(f.operand() for f in arrays), kept, atom=False)
+        elif (product := self._matrix_product(arrays, summed, kept)) is not None:
+            array = product
         else:
             letters = {a: _LETTERS[n] for n, a in enumerate(axes)}
             spec = ",".join("".join(letters[a] for a in f.axes) for f in arrays) + "->" + \
@@ -137,6 +147,19 @@ class EinsumPrinter:
         if scalars == ["(-1.0)"]:
             return Array(f"-{array.operand()}", kept, atom=False)
         return Array(" * ".join([*scalars, array.operand()]), kept, atom=False)
+
+    def _matrix_product(self, arrays: list[Array], summed: tuple, kept: tuple) -> Array | None:
+        """``A @ B`` (BLAS, no copies) for two operands sharing the one index summed over, each
+        holding one other index of the result (in the result's order); None otherwise."""
+        if len(arrays) != 2 or len(summed) != 1 or len(kept) != 2:
+            return None
+        (inner,), (row, column) = summed, kept
+        left, right = sorted(arrays, key=lambda f: column in f.axes)
+        if set(left.axes) != {row, inner} or set(right.axes) != {inner, column} or len(left.axes) != 2 \
+                or len(right.axes) != 2:
+            return None
+        return Array(f"{self._reordered(left, (row, inner)).operand()} @ "
+                     f"{self._reordered(right, (inner, column)).operand()}", kept, atom=False)
 
     def _reordered(self, array: Array, order: tuple) -> Array:
         if array.axes == order:

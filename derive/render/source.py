@@ -9,11 +9,14 @@ is the template's (``templates/backward.py.j2``).
 from __future__ import annotations
 
 import keyword
+import re
+from collections import Counter
 
 import sympy as sp
 
 from ..engine.backprop import backward_pass
 from ..matrix import matrix_form
+from ..matrix import nodes as n
 from ..model.network import Layout, Network, Role
 from ..model.partials import Partial, indices_of, name_of
 from ..printing import numpy_code
@@ -47,11 +50,14 @@ def backward_source(network: Network, names: list[str], layout: Layout) -> str:
             sizes[dim] = code
     loss = network.loss.output
     gradient_name = {name: f"d{python_name(loss)}_d{python_name(name)}" for name in network.tensors}
-    forward = [{"name": python_name(layer.output), "code": _code(layer.rhs, layer.indices, sizes, gradient_name)}
-               for layer in network.equations if layer is not network.loss]
-    lines = backward_pass(network, names)
-    backward = [{"name": gradient_name[line.name], "code": _code(line.expr, line.indices, sizes, gradient_name),
-                 "of": line.name} for line in lines]
+    forward = [statement for layer in network.equations if layer is not network.loss
+               for statement in _statements(python_name(layer.output), layer.rhs, layer.indices, sizes, gradient_name)]
+    backward = [statement for line in backward_pass(network, names)
+                for statement in _statements(gradient_name[line.name], line.expr, line.indices, sizes, gradient_name)]
+    forward, backward = _freed(forward, backward, {gradient_name[name] for name in names})
+    read = set().union(*(_names_in(statement["code"]) for statement in forward + backward))
+    size_lines = [line for line in size_lines if line["name"] in read]
+
     def transposed(name: str) -> bool:  # a matrix in the Jacobian layout
         return layout == Layout.NUMERATOR and len(network.tensors[name].dims) == 2
     returned = [{"name": name, "code": gradient_name[name] + (".T" if transposed(name) else "")} for name in names]
@@ -63,11 +69,54 @@ def backward_source(network: Network, names: list[str], layout: Layout) -> str:
         shapes={name: ", ".join(str(d) for d in network.gradient_shape(name, layout)) for name in names})
 
 
-def _code(expr, indices, sizes: dict, gradient_name: dict) -> str:
-    """NumPy code for ``expr`` over ``indices``: each dE/dU in it read from the line that computed it."""
+def _statements(name: str, expr, indices, sizes: dict, gradient_name: dict) -> list[dict]:
+    """``name = <NumPy code for expr over indices>``, each dE/dU in it read from the line that
+    computed it; a part its matrix form uses twice (exp(z) in a softmax) computed once before it."""
     expr = _in_python_names(expr, gradient_name)
     node = matrix_form(expr, tuple(indices))
-    return numpy_code(node, sizes) if node is not None else einsum_code(expr, tuple(indices), sizes)
+    if node is None:
+        return [{"name": name, "code": einsum_code(expr, tuple(indices), sizes)}]
+    statements = []
+    while repeated := _repeated(node):
+        part = f"{name}_part{len(statements) + 1}"
+        statements.append({"name": part, "code": numpy_code(repeated, sizes)})
+        node = n.replaced(node, {repeated: n.Leaf(part, repeated.rank)})
+    return [*statements, {"name": name, "code": numpy_code(node, sizes)}]
+
+
+def _freed(forward: list[dict], backward: list[dict], returned: set[str]) -> tuple[list[dict], list[dict]]:
+    """The statements without those whose value nothing reads, each followed by the names it
+    read for the last time (``free``): the pass holds no array longer than a careful person's."""
+    statements = forward + backward
+    while True:
+        read = [_names_in(s["code"]) for s in statements]
+        unused = [s for s in statements
+                  if s["name"] not in returned and not any(s["name"] in names for names in read)]
+        if not unused:
+            break
+        statements = [s for s in statements if s not in unused]
+    last = {}
+    for position, names in enumerate(read):
+        for name in names:
+            last[name] = position
+    made = {s["name"] for s in statements}
+    for position, statement in enumerate(statements):
+        statement["free"] = sorted(name for name, at in last.items()
+                                   if at == position and name in made and name not in returned)
+    kept = {id(s) for s in statements}
+    return [s for s in forward if id(s) in kept], [s for s in backward if id(s) in kept]
+
+
+def _names_in(code: str) -> set[str]:
+    """The names code reads (not attributes, not the letters of an einsum's subscripts)."""
+    return set(re.findall(r"(?<![.\w])[A-Za-z_]\w*", re.sub(r"'[^']*'", "", code)))
+
+
+def _repeated(node):
+    """The largest part of the tree that occurs in it more than once (not a name or a number)."""
+    counts = Counter(sub for sub in n.subtrees(node) if not isinstance(sub, (n.Leaf, n.Error, n.Scalar, n.Ones)))
+    twice = [sub for sub, count in counts.items() if count > 1]
+    return max(twice, key=n.size) if twice else None
 
 
 def _in_python_names(expr, gradient_name: dict):
