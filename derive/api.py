@@ -17,10 +17,11 @@ from typing import Callable
 import numpy as np
 
 from .engine import Engine, Gradient
-from .errors import InputError, NotInNetwork
+from .errors import InputError, NotInNetwork, VerificationError
 from .matrix import Node, in_layout, matrix_form
 from .model.network import Layout, Network, Role, Targets, is_one_of
 from .model.partials import tensor_names
+from .numeric.points import points
 from .numeric.verify import Report, check_matrices, check_steps, combined, prepare, verify
 from .printing import latex, matrix_latex, numpy_code, text
 from .printing.einsum import einsum_code
@@ -141,11 +142,14 @@ class Derivation:
         """Python source of a function ``backward(<inputs, parameters, targets>)`` that runs the
         forward pass and returns {name: gradient} for ``names`` (default: every parameter and
         input), each shared error computed once.  Needs only NumPy; paste it where you like."""
-        return backward_source(self.network, self._backward_names(names), self._layout(layout))
+        names = self.backward_names(names)
+        source = backward_source(self.network, names, self._layout(layout))
+        self._check_backward(source, names, layout)
+        return source
 
     def backward(self, names: list[str] | None = None, layout: str | None = None) -> Callable[..., dict]:
         """The function ``numpy_source`` prints, compiled: keyword arguments named as in the spec."""
-        names = self._backward_names(names)
+        names = self.backward_names(names)
         function = compiled(self.numpy_source(names, layout), "backward",
                             f"<derive: backward pass of {self.network.slug}>")
         arguments = [t.name for t in self.network.tensors.values() if t.role in ARGUMENTS]
@@ -158,7 +162,26 @@ class Derivation:
             return function(*(arrays[n] for n in arguments))
         return from_arrays
 
-    def _backward_names(self, names: list[str] | None) -> list[str]:
+    def _check_backward(self, source: str, names: list[str], layout: str | None) -> None:
+        """The generated pass run at verification's sample points, each gradient against its
+        verified index form; a VerificationError names the first that differs."""
+        function = compiled(source, "backward", f"<derive: backward pass of {self.network.slug}>")
+        arguments = [t.name for t in self.network.tensors.values() if t.role in ARGUMENTS]
+        transposed = self._layout(layout) == Layout.NUMERATOR
+        with np.errstate(all="ignore"):
+            for point in points(self.network):
+                got = function(*(point.values[name] for name in arguments))
+                for name in names:
+                    gradient = self.gradient(name)
+                    expected = point.evaluate(gradient.result, tuple(gradient.indices))
+                    expected = expected.T if transposed and expected.ndim == 2 else expected
+                    if not np.allclose(got[name], expected, rtol=1e-9, atol=1e-12):
+                        sizes = ", ".join(f"{d} = {v}" for d, v in point.sizes.items())
+                        raise VerificationError(f"the generated backward pass gives d{self.network.loss.output}/d{name}"
+                                                f" unlike its index form (sizes {sizes})")
+
+    def backward_names(self, names: list[str] | None = None) -> list[str]:
+        """The gradients a backward pass returns: ``names``, or every parameter and input."""
         if names is None:
             return [t.name for t in self.network.tensors.values() if t.role in (Role.PARAMETER, Role.INPUT)]
         for name in names:

@@ -2,6 +2,7 @@
 
     derive build [SPEC ...] [--out DIR] [--check] [--no-cache]
     derive gradient [SPEC] --wrt NAME [--format json|latex|markdown|text] [--layout denominator|numerator]
+    derive backward [SPEC] [--wrt NAME ...] [--layout denominator|numerator]
 
 Without a SPEC the built-in catalogue is used.  Every error is one line on stderr and a
 non-zero exit; a build renders everything in memory first and then replaces each file
@@ -48,6 +49,12 @@ def _parser() -> argparse.ArgumentParser:
     gradient.add_argument("--format", default="text", choices=["json", "latex", "markdown", "text"])
     gradient.add_argument("--layout", choices=["denominator", "numerator"],
                           help="matrix layout: the shape of the variable (default) or the Jacobian's")
+    backward = commands.add_parser("backward", help="print a NumPy backward pass (Python source, checked)")
+    backward.add_argument("spec", nargs="?", metavar="SPEC", help="network spec file (default: the built-in network)")
+    backward.add_argument("--wrt", action="append", metavar="NAME",
+                          help="a gradient to return (repeatable; default: every parameter and input)")
+    backward.add_argument("--layout", choices=["denominator", "numerator"],
+                          help="matrix layout: the shape of the variable (default) or the Jacobian's")
     return parser
 
 
@@ -56,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
         args = _parser().parse_args(argv)
         if args.command == "build":
             return build(args.specs, Path(args.out), check=args.check, use_cache=not args.no_cache)
+        if args.command == "backward":
+            return backward(args.spec, args.wrt, args.layout)
         return gradient(args.spec, args.wrt, args.format, args.layout)
     except DeriveError as error:
         return _fail(error.message, error.exit_code)
@@ -93,12 +102,29 @@ def _derivation(spec: str | None):
     return Derivation.from_spec(spec) if spec else Derivation.from_spec(examples_dir() / f"{DEFAULT}.toml")
 
 
-def gradient(spec: str | None, name: str, fmt: str, layout: str | None = None) -> int:
-    derivation = _derivation(spec)
+def _check_in_network(derivation, spec: str | None, name: str) -> None:
     if name not in derivation.network.differentiable():
         where = spec or "the built-in network"
         raise UsageError(f"{where}: --wrt '{name}' is not in the network "
                         f"(choose from: {', '.join(derivation.network.differentiable())})")
+
+
+def backward(spec: str | None, names: list[str] | None, layout: str | None = None) -> int:
+    """The backward pass's source, after every gradient it returns is verified and the pass itself
+    checked against them."""
+    derivation = _derivation(spec)
+    for name in names or []:
+        _check_in_network(derivation, spec, name)
+    names = list(dict.fromkeys(names)) if names else None
+    source = derivation.numpy_source(names, layout)
+    derivation.verify(derivation.backward_names(names))
+    sys.stdout.write(source)
+    return 0
+
+
+def gradient(spec: str | None, name: str, fmt: str, layout: str | None = None) -> int:
+    derivation = _derivation(spec)
+    _check_in_network(derivation, spec, name)
     if fmt == "json":
         output = json.dumps(derivation.as_json(name, layout), indent=2) + "\n"
     elif fmt == "text":

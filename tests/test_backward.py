@@ -138,3 +138,13 @@ def test_the_pass_allocates_no_more_than_a_hand_written_one():
     for name in results[0]:
         np.testing.assert_allclose(results[1][name], results[0][name], rtol=1e-10, atol=1e-14)
     assert peaks[1] < 1.5 * peaks[0]
+
+
+def test_a_generated_pass_that_differs_from_the_index_form_is_never_handed_out(monkeypatch):
+    import derive.api
+    from derive.errors import VerificationError
+    made = derive.api.backward_source
+    monkeypatch.setattr(derive.api, "backward_source",
+                        lambda *args: made(*args).replace("np.outer(a1, o - t)", "np.outer(a1, o + t)"))
+    with pytest.raises(VerificationError, match="the generated backward pass gives dE/dw2 unlike its index form"):
+        Derivation.from_spec(EXAMPLES / "two-layer-tanh.toml").numpy_source(["w2"])

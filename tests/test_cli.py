@@ -58,6 +58,19 @@ def test_unknown_wrt_is_one_line(cli, one_line_error):
     one_line_error(cli("gradient", "--wrt", "q"), "'q'", "w, y, b, z, o")
 
 
+def test_backward_prints_a_checked_pass_that_runs_as_printed(cli):
+    process = cli("backward", EXAMPLES / "batch-mean.toml", "--wrt", "w", "--wrt", "y", "--wrt", "w")
+    assert process.returncode == 0, process.stderr
+    namespace: dict = {}
+    exec(compile(process.stdout, "pasted.py", "exec"), namespace)
+    assert '"w": dE_dw' in process.stdout and '"y": dE_dy' in process.stdout and process.stdout.count('"w": dE_dw,') == 1
+    assert callable(namespace["backward"])
+
+
+def test_backward_of_a_name_not_in_the_network_is_one_line(cli, one_line_error):
+    one_line_error(cli("backward", "--wrt", "q"), "'q'", "w, y, b, z, o")
+
+
 def test_unknown_format_is_one_line(cli, one_line_error):
     one_line_error(cli("gradient", "--wrt", "w", "--format", "pdf"), "pdf")
 
