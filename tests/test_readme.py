@@ -64,3 +64,10 @@ def test_matrix_excerpt_lines_are_in_the_rendered_document(readme):
     document = (OUTPUT / "softmax-cross-entropy.md").read_text()
     for line in block.strip().splitlines():
         assert line in document
+
+
+def test_the_backward_pass_shown_is_what_derive_backward_prints(readme, cli):
+    shown = re.search(r"<!-- backward: (\S+) -->\n```python\n(.*?)```\n<!-- end backward -->", readme, re.S)
+    assert shown, "README shows no backward pass"
+    process = cli("backward", ROOT / shown.group(1))
+    assert process.returncode == 0 and process.stdout == shown.group(2)
