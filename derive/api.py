@@ -10,7 +10,6 @@ Derivation never changes its network.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Callable
 
@@ -25,7 +24,7 @@ from .numeric.points import points
 from .numeric.verify import Report, check_matrices, check_steps, combined, prepare, verify
 from .printing import latex, matrix_latex, numpy_code, text
 from .printing.einsum import einsum_code
-from .background import in_background
+from .background import cores, in_background
 from .render.source import ARGUMENTS, backward_source, compiled, gradient_source, python_name
 from .render.document import SECTIONS, Presentation, load_template, page, render, render_page
 from .spec import example_network, load_spec, network_from_dict, network_from_text
@@ -238,8 +237,7 @@ class Derivation:
 
     def _worth_a_process(self, names: list[str]) -> bool:
         """A second core, and enough blocks that checking them takes longer than starting a process."""
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-        return cores > 1 and len(self.engine.blocks_for(names)) >= PROCESS_WORTH_BLOCKS
+        return cores() > 1 and len(self.engine.blocks_for(names)) >= PROCESS_WORTH_BLOCKS
 
     @staticmethod
     def presentation(show: list[str] | None = None, **settings) -> Presentation:

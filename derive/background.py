@@ -43,6 +43,11 @@ class _Forked(Pending[T]):
         return value
 
 
+def cores() -> int:
+    """The cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def in_background(work: Callable[[], T], worth_it: bool = True) -> Pending[T]:
     """``work()`` started in a child process (or, without fork or ``worth_it``, kept for later)."""
     if not worth_it or not hasattr(os, "fork"):

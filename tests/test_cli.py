@@ -103,6 +103,21 @@ def test_failed_build_leaves_earlier_output_intact(cli, one_line_error, build, t
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
 
 
+@pytest.mark.parametrize("broken_at", [(0, 1), (1, 2), (1, 3), (2, 3)])
+def test_of_several_broken_specs_the_first_given_is_reported(cli, one_line_error, tmp_path, broken_at):
+    """Every other spec is built in a child process: whichever process meets it, the error reported
+    is the first in the order given, and nothing is written."""
+    specs = []
+    for position in range(4):
+        spec = tmp_path / f"net{position}.toml"
+        text = (EXAMPLES / "linear-mse.toml").read_text()
+        spec.write_text(text.replace('type = "mse"', f'type = "broken{position}"') if position in broken_at else text)
+        specs.append(spec)
+    process = cli("build", *specs, "--out", tmp_path / "out")
+    one_line_error(process, f"net{broken_at[0]}.toml", f"broken{broken_at[0]}")
+    assert not (tmp_path / "out").exists()
+
+
 def test_build_writes_both_formats_per_spec(cli, tmp_path):
     process = cli("build", EXAMPLES / "softmax-cross-entropy.toml", "--out", tmp_path)
     assert process.returncode == 0
