@@ -25,14 +25,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from derive import Derivation  # noqa: E402
+from derive.spec import deep_tanh_network  # noqa: E402
 
-NETWORK = {
-    "layers": [{"type": "affine", "input": "x", "output": "z1", "weight": "w1", "bias": "b1"},
-               {"type": "tanh", "input": "z1", "output": "a1"},
-               {"type": "affine", "input": "a1", "output": "z2", "weight": "w2", "bias": "b2"},
-               {"type": "softmax", "input": "z2", "output": "o"}],
-    "loss": {"type": "cross_entropy", "input": "o", "target": "t", "targets": "one_hot"},
-    "batch": {"size": "B", "reduction": "mean"}}
+NETWORK = deep_tanh_network(1, batch={"size": "B", "reduction": "mean"})  # the network of issue #14
 NAMES = ["w1", "b1", "w2", "b2", "x"]
 
 
@@ -137,7 +132,7 @@ def main():
     generated = derivation.backward(NAMES)
     jax_run, jax_absent = with_jax()
     print("The generated backward pass, all five gradients (hand-written NumPy = 1)")
-    print("   torch: not measured (only its CUDA build is on PyPI, several GB; CPU wheels come from download.pytorch.org)")
+    print("   torch: not measured (PyPI has only its CUDA build, several GB; CPU wheels are on download.pytorch.org)")
     if jax_absent:
         print(f"   jax: not measured ({jax_absent})")
     for hidden in (1024, 4096):

@@ -129,13 +129,7 @@ class Derivation:
         source = gradient_source(name, [python_name(n) for n in needed], self.numpy_code(name, layout))
         function = compiled(source, "gradient", f"<derive: the gradient by {name}>")
 
-        def from_arrays(**arrays):
-            missing = [n for n in needed if n not in arrays]
-            if missing:
-                raise InputError(f"the gradient by '{name}' needs the arrays {', '.join(needed)}; "
-                                 f"missing: {', '.join(missing)}")
-            return function(*(arrays[n] for n in needed))
-        return from_arrays
+        return _of_named_arrays(function, needed, f"the gradient by '{name}'")
 
     def numpy_source(self, names: list[str] | None = None, layout: str | None = None) -> str:
         """Python source of a function ``backward(<inputs, parameters, targets>)`` that runs the
@@ -153,13 +147,7 @@ class Derivation:
                             f"<derive: backward pass of {self.network.slug}>")
         arguments = [t.name for t in self.network.tensors.values() if t.role in ARGUMENTS]
 
-        def from_arrays(**arrays):
-            missing = [n for n in arguments if n not in arrays]
-            if missing:
-                raise InputError(f"the backward pass needs the arrays {', '.join(arguments)}; "
-                                 f"missing: {', '.join(missing)}")
-            return function(*(arrays[n] for n in arguments))
-        return from_arrays
+        return _of_named_arrays(function, arguments, "the backward pass")
 
     def _check_backward(self, source: str, names: list[str], layout: str | None) -> None:
         """The generated pass run at verification's sample points, each gradient against its
@@ -294,3 +282,14 @@ class Derivation:
         if network.targets == Targets.DISTRIBUTION:
             return [f"targets are a probability distribution: {total} = 1"]
         return [f"targets are not assumed to sum to one: {total} is kept"]
+
+
+def _of_named_arrays(function, names: list[str], what: str):
+    """``function`` of positional arrays, called with them as keyword arguments named as in the
+    spec; a missing one is an InputError that lists them all."""
+    def from_arrays(**arrays):
+        missing = [n for n in names if n not in arrays]
+        if missing:
+            raise InputError(f"{what} needs the arrays {', '.join(names)}; missing: {', '.join(missing)}")
+        return function(*(arrays[n] for n in names))
+    return from_arrays

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from derive import Derivation, parse_expression
+from derive.spec import deep_tanh_network
 from derive.printing import matrix_latex, text
 
 from conftest import EXAMPLES
@@ -85,13 +86,8 @@ def test_bad_batch_table(cli, one_line_error, spec_file, good_spec, tmp_path, ta
 
 
 # the batch two-layer network of issue #14: x -> affine w1, b1 -> tanh -> affine w2, b2 -> softmax -> mean CE
-TWO_LAYER_BATCH = {
-    "layers": [{"type": "affine", "input": "x", "output": "z1", "weight": "w1", "bias": "b1"},
-               {"type": "tanh", "input": "z1", "output": "a1"},
-               {"type": "affine", "input": "a1", "output": "z2", "weight": "w2", "bias": "b2"},
-               {"type": "softmax", "input": "z2", "output": "o"}],
-    "loss": {"type": "cross_entropy", "input": "o", "target": "t", "targets": "one_hot"},
-    "batch": {"size": "B", "reduction": "mean"}}
+TWO_LAYER_BATCH = deep_tanh_network(1, batch={"size": "B", "reduction": "mean"})
+
 
 def test_gradients_without_a_matrix_form_run_at_training_sizes_without_multiplying_out():
     """Regression (#14): numpy_function("w1") of a batch two-layer network multiplied every factor

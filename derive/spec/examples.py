@@ -25,14 +25,16 @@ def example_network(name: str = DEFAULT) -> Network:
     return load_spec(examples_dir() / f"{name}.toml")
 
 
-def deep_tanh_network(depth: int, wrt=()) -> dict:
+def deep_tanh_network(depth: int, wrt=(), batch: dict | None = None) -> dict:
     """The spec (as a dict) of a network with ``depth`` hidden tanh layers between affine ones,
-    softmax and cross-entropy on one-hot targets: the benchmark of how cost grows with depth."""
+    softmax and cross-entropy on one-hot targets: the benchmark of how cost grows with depth.
+    With ``batch`` (a spec's batch section), over a batch: depth 1 is the network of issue #14."""
     layers = [{"type": "affine", "input": "x", "output": "z1", "weight": "w1", "bias": "b1"}]
     for level in range(1, depth + 1):
         layers.append({"type": "tanh", "input": f"z{level}", "output": f"a{level}"})
         layers.append({"type": "affine", "input": f"a{level}", "output": f"z{level + 1}",
                        "weight": f"w{level + 1}", "bias": f"b{level + 1}"})
     layers.append({"type": "softmax", "input": f"z{depth + 1}", "output": "o"})
-    return {"layers": layers, "derive": {"wrt": list(wrt)},
+    spec = {"layers": layers, "derive": {"wrt": list(wrt)},
             "loss": {"type": "cross_entropy", "input": "o", "target": "t", "targets": "one_hot"}}
+    return {**spec, "batch": batch} if batch else spec
