@@ -69,7 +69,7 @@ def _values(seed: int) -> dict:
     targets = np.zeros(SIZE)
     targets[rng.integers(SIZE)] = 1.0  # one-hot, as the context declares
     return {"x": xs, "t": targets, "s": rng.uniform(0.2, 2.0, SIZE), "o": np.exp(xs) / np.exp(xs).sum(),
-            "T": 1.7}
+            "T": 1.7, "n": SIZE}  # the range itself, once a rule writes a sum of equal terms as n of them
 
 
 def _compose(leaves, size):
@@ -133,3 +133,15 @@ def test_multiply_out_keeps_a_repeated_bracket():
     """Regression (found by the random test): (t + x)(t + x), unevaluated, lost a factor."""
     square = sp.Mul(t[j] + x[j], t[j] + x[j], evaluate=False)
     assert sp.expand(apply("multiply_out", square) - (t[j] + x[j]) ** 2) == 0
+
+
+def test_a_sum_of_equal_terms_is_written_as_the_size_of_its_range():
+    """Regression (#9): sum(l, 1) was left in results, which then said nothing of l's range."""
+    from derive import Derivation
+    from derive.printing import text
+    derivation = Derivation.from_dict({
+        "layers": [{"type": "custom", "define": "o[j] = sum(k, x[j] + y[k])", "input": "x"}],
+        "loss": {"type": "mse", "input": "o", "target": "t"}})
+    assert text(derivation.gradient("x").result) == "n*(o[j] - t[j])"
+    assert "count_terms" in [step.rule for block in derivation.gradient("x").blocks for step in block.steps]
+    derivation.verify()

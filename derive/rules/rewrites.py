@@ -13,7 +13,7 @@ from collections import Counter
 import sympy as sp
 
 from ..limits import MAX_EXPONENT
-from ..model.indices import NamePool, alpha_normal, free_indices, make_sum, rename_bound
+from ..model.indices import NamePool, alpha_normal, free_indices, index_range, make_sum, rename_bound
 from ..model.network import Layer
 from ..model.partials import Partial, is_unevaluated_product
 
@@ -289,6 +289,22 @@ def pull_out_constant(expr, ctx):
         return sp.Mul(*constant) * make_sum(sp.Mul(*varying), *node.limits)
     new = rewrite(expr, visit)
     return (new, {"factors": pulled}) if pulled else None
+
+
+def count_terms(expr, ctx):
+    """A sum whose terms do not depend on its index is that many equal terms: sum_k c = n c."""
+    counted = []
+
+    def visit(node):
+        if not isinstance(node, sp.Sum):
+            return None
+        body, indices = _sum_parts(node)
+        if set(indices) & free_indices(body):
+            return None
+        counted.extend(indices)
+        return body * sp.Mul(*[index_range(idx) for idx in indices])
+    new = rewrite(expr, visit)
+    return (new, {"indices": counted, "sizes": [index_range(idx) for idx in counted]}) if counted else None
 
 
 def _distribute_once(expr):
