@@ -145,3 +145,12 @@ def test_a_sum_of_equal_terms_is_written_as_the_size_of_its_range():
     assert text(derivation.gradient("x").result) == "n*(o[j] - t[j])"
     assert "count_terms" in [step.rule for block in derivation.gradient("x").blocks for step in block.steps]
     derivation.verify()
+
+
+def test_multiplying_out_goes_into_the_fractions_first_where_factors_cancel():
+    """Regression (#10): o(1 - o)((1 - t)/(1 - o) - t/o) became o - t in one step; a person writes
+    o(1 - t) - t(1 - o) in between.  Here with other names and a scale, as no layer writes it."""
+    a, c = s[j], x[j]
+    expr = 3 * a * (1 - a) * ((1 - c) / (1 - a) - c / a)
+    steps = simplify(expr, RuleContext(), rules_named("multiply_out"))
+    assert [step.expr for step in steps] == [3 * a * (1 - c) - 3 * c * (1 - a), 3 * a - 3 * c]

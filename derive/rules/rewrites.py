@@ -309,13 +309,18 @@ def count_terms(expr, ctx):
 
 def _distribute_once(expr):
     """Multiply each product's bracket out one level: a(b + c) -> ab + ac (factors cancel as they meet)."""
+    def over(factors, position):
+        rest = sp.Mul(*factors[:position], *factors[position + 1:])  # by position: (a + b)(a + b) keeps one
+        return sp.Add(*[rest * part for part in factors[position].args])
+
     def one(term):
+        """The term multiplied out over the bracket that leaves it shortest (a person multiplies
+        o(1 - o)((1 - t)/(1 - o) - t/o) into the fractions first, where factors cancel)."""
         factors = list(sp.Mul.make_args(term))
-        first = next((n for n, f in enumerate(factors) if isinstance(f, sp.Add)), None)
-        if first is None:
+        brackets = [n for n, f in enumerate(factors) if isinstance(f, sp.Add)]
+        if not brackets:
             return term
-        rest = sp.Mul(*factors[:first], *factors[first + 1:])  # by position: (a + b)(a + b) keeps one
-        return sp.Add(*[rest * part for part in factors[first].args])
+        return min((over(factors, n) for n in brackets), key=sp.count_ops)
     return sp.Add(*[one(term) for term in sp.Add.make_args(expr)])
 
 
