@@ -154,3 +154,13 @@ def test_multiplying_out_goes_into_the_fractions_first_where_factors_cancel():
     expr = 3 * a * (1 - a) * ((1 - c) / (1 - a) - c / a)
     steps = simplify(expr, RuleContext(), rules_named("multiply_out"))
     assert [step.expr for step in steps] == [3 * a * (1 - c) - 3 * c * (1 - a), 3 * a - 3 * c]
+
+
+def test_a_factor_with_no_index_leaves_the_sums_first_and_nothing_else_does():
+    """Regression (#10): 1/B was carried through ten lines of the batch derivation."""
+    B = sp.Symbol("B", positive=True)
+    body = x[k] * s[k] * sp.KroneckerDelta(j, k) / (B * summation(sp.exp(x[l]), l))
+    pulled = apply("pull_out_scalar", summation(body, k))
+    assert pulled == summation(x[k] * s[k] * sp.KroneckerDelta(j, k) / summation(sp.exp(x[l]), l), k) / B
+    assert apply("pull_out_scalar", summation(2 * x[k] * sp.KroneckerDelta(j, k), k)) == \
+        summation(2 * x[k] * sp.KroneckerDelta(j, k), k)  # a number, a delta and a sum stay where they are

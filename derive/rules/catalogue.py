@@ -21,6 +21,8 @@ SUBSTITUTE_DERIVED = StepKind("substitute_derived", ("references", "blocks"))  #
 REWRITES: tuple[StepKind, ...] = (
     # a substitution is multiplied together before anything else looks at it
     StepKind("cancel", ("factors",), rw.cancel),
+    # a factor with no index (1/B, T) leaves the sums first, so no line after carries it
+    StepKind("pull_out_scalar", ("factors",), rw.pull_out_scalar),
     # the derivative of a step function vanishes before anything else is done with it
     StepKind("step_is_flat", ("arguments",), rw.step_is_flat),
     # logarithms of quotients and of exponentials first: they turn into the sums the rest works on

@@ -275,16 +275,27 @@ def split_sum(expr, ctx):
 
 def pull_out_constant(expr, ctx):
     """A factor that does not depend on the summation index moves in front of the sum."""
+    return _pulled_out(expr, lambda factor, indices: not set(indices) & free_indices(factor))
+
+
+def pull_out_scalar(expr, ctx):
+    """A factor with no index at all (1/B, a temperature T) moves in front of the sums at once,
+    so that it is not carried through every line after."""
+    return _pulled_out(expr, lambda factor, indices: not factor.is_Number and not free_indices(factor)
+                       and not factor.has(sp.Indexed, sp.Sum))
+
+
+def _pulled_out(expr, constant_in):
     pulled = []
 
     def visit(node):
         if not isinstance(node, sp.Sum):
             return None
         body, indices = _sum_parts(node)
-        constant = [f for f in sp.Mul.make_args(body) if not set(indices) & free_indices(f)]
+        constant = [f for f in sp.Mul.make_args(body) if constant_in(f, indices)]
         if not constant or constant == [sp.S.One]:
             return None
-        varying = [f for f in sp.Mul.make_args(body) if set(indices) & free_indices(f)]
+        varying = [f for f in sp.Mul.make_args(body) if f not in constant]
         pulled.append(sp.Mul(*constant))
         return sp.Mul(*constant) * make_sum(sp.Mul(*varying), *node.limits)
     new = rewrite(expr, visit)
