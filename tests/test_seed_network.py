@@ -39,7 +39,7 @@ def test_softmax_jacobian_keeps_the_off_diagonal_terms(seed):
 def test_unnormalized_targets_keep_the_sum_of_targets(derivation_of):
     soft = derivation_of("soft-targets")
     assert text(soft.gradient("z").result) == "o[j]*sum(k, t[k]) - t[j]"
-    assert text(soft.gradient("w").result) == "y[i]*(o[j]*sum(l, t[l]) - t[j])"
+    assert text(soft.gradient("w").result) == "y[i]*(o[j]*sum(k, t[k]) - t[j])"  # lettered as dE/dz is
     assert "normalized_targets" not in [s.rule for s in soft.gradient("z").steps]
 
 

@@ -21,6 +21,17 @@ class IndexNaming:
         """Fresh index names for a range."""
         return self.sample_names if dim == self.batch_dim else self.names
 
+    def natural_pool(self, dim) -> NamePool:
+        """Names for a range with its natural letter first (j for the hidden units, as z_j has it):
+        a result lettered afresh from these reads as the network's equations do."""
+        natural = next((letter for tensor in self.network.tensors.values()
+                        for letter, its in zip(tensor.natural_indices or (), tensor.dims) if its == dim and letter),
+                       None)
+        pool = self.pool(dim)
+        if natural is None or natural in pool.exclude:
+            return pool
+        return NamePool((natural, *(n for n in pool.preferred if n != natural)), pool.stem, pool.exclude)
+
     def indices_for(self, name: str, avoid: set[str]) -> tuple[sp.Idx, ...]:
         """Index objects for tensor ``name``: its natural names unless taken, else fresh ones."""
         tensor = self.network.tensors[name]

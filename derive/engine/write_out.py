@@ -24,7 +24,8 @@ def written_out(engine, block: Block) -> Block | None:
         raise LimitReached(f"d{engine.network.loss.output}/d{block.key.wrt} written out would have about {size} "
                            f"terms and factors, past derive's limit of {MAX_EXPRESSION_SIZE}")
     taken = index_names([step.expr for step in block.steps])
-    expanded = _expand(engine, block.result, taken)
+    # lettered afresh in reading order, each range's natural letter first, so every result reads alike
+    expanded = reletter_bound(_expand(engine, block.result, taken), set(), engine.naming.natural_pool)
     keys = [BlockKey.gradient(name_of(p.denominator)) for p in references]
     final = SUBSTITUTE_DERIVED.step(expanded, references=references, blocks=keys)
     return Block(block.key, block.lhs, (*block.steps, final), block.layer, block.depends)
