@@ -74,3 +74,18 @@ def test_text_of_a_negated_sum_has_one_sign():
 def test_the_derivative_of_a_step_is_not_written_as_a_kronecker_delta():
     """Found reading a rendered document: SymPy's DiracDelta printed as delta(...), next to delta_jk."""
     assert latex(sp.DiracDelta(z[j])) == r"\left[z_{j} > 0\right]'"
+
+
+def test_a_decimal_the_spec_wrote_is_printed_as_a_decimal_and_reads_back():
+    """Regression (#9): GELU's 0.044715 came out as 35677408136300126361/1000000000000000000000."""
+    from derive import Derivation, parse_expression
+    from derive.printing import latex, text
+    derivation = Derivation.from_dict({
+        "layers": [{"type": "custom", "define": "o[j] = 0.5*x[j]*(1 + tanh(0.7978845608*(x[j] + 0.044715*x[j]**3)))",
+                    "input": "x"}],
+        "loss": {"type": "mse", "input": "o", "target": "t"}})
+    gradient = derivation.gradient("x")
+    shown = text(gradient.result)
+    assert "0.7978845608" in shown and "0.035677408136172*x[j]**2" in shown and "/1250000000" not in shown
+    assert "0.7978845608" in latex(gradient.result) and "1/2" in shown  # a small fraction stays one
+    assert parse_expression(derivation.network, shown, tuple(i.name for i in gradient.indices)) == gradient.result

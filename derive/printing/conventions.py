@@ -7,6 +7,8 @@ The matrix printers' conventions (1^T (c . t) written c^T t, a square as a . a) 
 """
 from __future__ import annotations
 
+import decimal
+
 import sympy as sp
 
 
@@ -34,3 +36,24 @@ def fraction_before_sum(expr):
     if below or (coefficient.is_Rational and not coefficient.is_Integer):
         return coefficient, [f.base for f in below], above
     return None
+
+
+def as_decimal(number) -> str | None:
+    """A fraction with a denominator of only 2s and 5s beyond 100 (0.044715 becomes 8943/200000
+    when read) is shown as the decimal it is: 0.044715.  Small fractions (1/2, 3/8) stay fractions;
+    None for any other number."""
+    if not isinstance(number, sp.Rational) or number.is_Integer:
+        return None
+    rest, places = int(number.q), 0
+    for prime in (2, 5):
+        power = 0
+        while rest % prime == 0:
+            rest //= prime
+            power += 1
+        places = max(places, power)
+    if rest != 1 or number.q <= 100:
+        return None
+    with decimal.localcontext() as exact:
+        exact.prec = len(str(abs(int(number.p)))) + places + 2
+        value = decimal.Decimal(int(number.p)) / decimal.Decimal(int(number.q))
+    return f"{value:f}"

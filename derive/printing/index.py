@@ -12,12 +12,13 @@ import functools
 
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
+from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
 from ..model.partials import Partial, is_unevaluated_product
 from ..model.primitives import BY_POWER, PRIMITIVES, Primitive, TexStyle
 from ..model.primitives import of as primitive_of
-from .conventions import fraction_before_sum, signs_out_of_sums
+from .conventions import as_decimal, fraction_before_sum, signs_out_of_sums
 from .names import index_tex, name_tex
 
 
@@ -51,8 +52,18 @@ class ReadingOrder:
             return super()._print_Mul(expr)
         if is_unevaluated_product(expr):
             return self._print_unevaluated_Mul(expr)
+        coefficient, rest = expr.as_coeff_Mul()
+        if (shown := as_decimal(abs(coefficient))) is not None:  # 0.044715 x^3, not a fraction around it
+            sign = "-" if coefficient < 0 else ""
+            return f"{sign}{shown}{self.decimal_times}{self.parenthesize(rest, PRECEDENCE['Mul'])}"
         ordered = sp.Mul._from_args(sorted(expr.args, key=reading_order))
         return self._with_order_none(super()._print_Mul, ordered)
+
+    def _print_Rational(self, expr):
+        shown = as_decimal(abs(expr))
+        if shown is None:
+            return super()._print_Rational(expr)
+        return f"-{shown}" if expr < 0 else shown
 
     def _print_unevaluated_Mul(self, expr):
         return self._with_order_none(super()._print_Mul, expr)
@@ -75,6 +86,7 @@ class ReadingOrder:
 
 
 class IndexLatexPrinter(ReadingOrder, LatexPrinter):
+    decimal_times = " "  # 0.044715 x_{j}^{3}
     def __init__(self, inline: bool = False):
         super().__init__({"fold_short_frac": inline, "mul_symbol": None})
         self.inline = inline
@@ -187,6 +199,7 @@ class IndexLatexPrinter(ReadingOrder, LatexPrinter):
 
 
 class IndexTextPrinter(ReadingOrder, StrPrinter):
+    decimal_times = "*"  # 0.044715*x[j]**3
     """The plain-text syntax of JSON results; ``spec.equations.parse_equation`` reads it back."""
 
     printmethod = "_derive_text"  # not Indexed._sympystr, which writes "w[i, j]"
