@@ -164,3 +164,16 @@ def test_a_factor_with_no_index_leaves_the_sums_first_and_nothing_else_does():
     assert pulled == summation(x[k] * s[k] * sp.KroneckerDelta(j, k) / summation(sp.exp(x[l]), l), k) / B
     assert apply("pull_out_scalar", summation(2 * x[k] * sp.KroneckerDelta(j, k), k)) == \
         summation(2 * x[k] * sp.KroneckerDelta(j, k), k)  # a number, a delta and a sum stay where they are
+
+
+def test_powers_of_one_base_combine_with_a_symbolic_exponent():
+    """Regression (#9): g*t*o**g/o stayed as it was instead of g t o^(g - 1)."""
+    g = sp.Symbol("g")
+    assert apply("combine_powers", g * t[j] * s[j] ** g / s[j]) == g * t[j] * s[j] ** (g - 1)
+    assert apply("combine_powers", x[j] * s[j] ** 2) == x[j] * s[j] ** 2  # nothing to do: SymPy's own
+    from derive import Derivation
+    from derive.printing import text
+    layer = {"type": "custom", "define": "o[j] = (1 + x[j]**2)**g", "input": "x"}
+    derivation = Derivation.from_dict({"layers": [layer], "loss": {"type": "mse", "input": "o", "target": "t"}})
+    assert "(x[j]**2 + 1)**(g - 1)" in text(derivation.gradient("x").result)
+    derivation.verify()

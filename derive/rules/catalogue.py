@@ -38,6 +38,8 @@ REWRITES: tuple[StepKind, ...] = (
     StepKind("pull_out_constant", ("factors",), rw.pull_out_constant),
     # after a constant is pulled out, what is left to sum is 1: the sum is the size of the range
     StepKind("count_terms", ("indices", "sizes"), rw.count_terms),
+    # x^g / x = x^(g - 1): SymPy adds numeric exponents itself, a symbolic one only when asked
+    StepKind("combine_powers", ("bases",), rw.combine_powers),
     # common factors are taken out before multiplying out, so (a/T)(x - y) is not expanded again
     StepKind("common_factor", ("factors",), rw.common_factor),
     StepKind("multiply_out", ("how",), rw.multiply_out),

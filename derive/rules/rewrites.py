@@ -370,6 +370,28 @@ def normalized_targets(expr, ctx):
     return (new, {"sums": sums, "target": ctx.target, "kind": ctx.targets}) if sums else None
 
 
+def combine_powers(expr, ctx):
+    """Powers of one base multiply by adding their exponents: x^g / x = x^(g - 1)."""
+    combined = []
+
+    def visit(node):
+        if not isinstance(node, sp.Mul):
+            return None
+        exponents: dict = {}
+        for factor in node.args:
+            base, exponent = factor.as_base_exp()
+            exponents.setdefault(base, []).append(exponent)
+        together = [base for base, found in exponents.items()
+                    if len(found) > 1 and any(not e.is_Number for e in found)]
+        if not together:
+            return None
+        combined.extend(together)
+        rest = [f for f in node.args if f.as_base_exp()[0] not in together]
+        return sp.Mul(*rest, *[base ** sp.Add(*exponents[base]) for base in together])
+    new = rewrite(expr, visit)
+    return (new, {"bases": combined}) if combined and new != expr else None
+
+
 def common_factor(expr, ctx):
     """Take a factor common to every term out of the bracket."""
     pulled = []
