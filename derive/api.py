@@ -25,7 +25,7 @@ from .numeric.verify import Report, check_matrices, check_steps, combined, prepa
 from .printing import latex, matrix_latex, numpy_code, text
 from .printing.einsum import einsum_code
 from .background import cores, in_background
-from .render.source import ARGUMENTS, backward_source, compiled, gradient_source, python_name
+from .render.source import ARGUMENTS, backward_source, compiled, gradient_source
 from .render.document import SECTIONS, Presentation, load_template, page, render, render_page
 from .spec import example_network, load_spec, network_from_dict, network_from_text
 
@@ -125,8 +125,10 @@ class Derivation:
         """A function of NumPy arrays, named as in the spec, that returns the gradient array: the
         code ``numpy_code`` prints, compiled."""
         gradient = self.gradient(name)
-        needed = sorted(tensor_names(gradient.result))
-        source = gradient_source(name, [python_name(n) for n in needed], self.numpy_code(name, layout))
+        code = self.numpy_code(name, layout)
+        size_readers = {reading.split(".shape")[0] for reading in self._size_code(name).values() if reading in code}
+        needed = sorted(tensor_names(gradient.result) | size_readers)  # B read off x: x is needed too
+        source = gradient_source(name, needed, code)
         function = compiled(source, "gradient", f"<derive: the gradient by {name}>")
 
         return _of_named_arrays(function, needed, f"the gradient by '{name}'")
@@ -162,7 +164,8 @@ class Derivation:
                     gradient = self.gradient(name)
                     expected = point.evaluate(gradient.result, tuple(gradient.indices))
                     expected = expected.T if transposed and expected.ndim == 2 else expected
-                    if not np.allclose(got[name], expected, rtol=1e-9, atol=1e-12):
+                    if np.shape(got[name]) != np.shape(expected) or \
+                            not np.allclose(got[name], expected, rtol=1e-9, atol=1e-12):
                         sizes = ", ".join(f"{d} = {v}" for d, v in point.sizes.items())
                         raise VerificationError(f"the generated backward pass gives d{self.network.loss.output}/d{name}"
                                                 f" unlike its index form (sizes {sizes})")
@@ -217,8 +220,8 @@ class Derivation:
                 for fmt in formats:
                     load_template(fmt)
                 matrices = check_matrices(self.engine, names)
-            except BaseException:
-                steps.result()  # a failed step is reported first, as when the two are done in turn
+            except Exception:
+                steps.abandon()  # a failed step in the child is reported first, as when done in turn
                 raise
             self._reports[key] = combined(names, steps.result(), matrices)
         return {fmt: render_page(fmt, unchecked, self._reports[key]) for fmt in formats}

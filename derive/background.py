@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import threading
 import warnings
 from typing import Callable, Generic, TypeVar
 
@@ -24,6 +25,9 @@ class Pending(Generic[T]):
     def result(self) -> T:
         return self._work()
 
+    def abandon(self) -> None:
+        """The work is no longer wanted (something else failed first): it is not done."""
+
 
 class _Forked(Pending[T]):
     """Work being done in a child process; ``result()`` waits for it."""
@@ -34,13 +38,17 @@ class _Forked(Pending[T]):
     def result(self) -> T:
         with os.fdopen(self._pipe, "rb") as pipe:
             data = pipe.read()
-        os.waitpid(self._pid, 0)
+        _, status = os.waitpid(self._pid, 0)
         if not data:
-            raise RuntimeError("the background process ended without a result")
+            raise RuntimeError(f"the background process ended without a result (wait status {status})")
         done, value = pickle.loads(data)  # written by our own child, just now
         if not done:
             raise value
         return value
+
+    def abandon(self) -> None:
+        """The child is waited for; had it failed, its failure came first and is raised."""
+        self.result()
 
 
 def cores() -> int:
@@ -50,7 +58,7 @@ def cores() -> int:
 
 def in_background(work: Callable[[], T], worth_it: bool = True) -> Pending[T]:
     """``work()`` started in a child process (or, without fork or ``worth_it``, kept for later)."""
-    if not worth_it or not hasattr(os, "fork"):
+    if not worth_it or not hasattr(os, "fork") or threading.active_count() > 1:  # fork only a lone thread
         return Pending(work)
     read, write = os.pipe()
     with warnings.catch_warnings():
@@ -69,8 +77,11 @@ def in_background(work: Callable[[], T], worth_it: bool = True) -> Pending[T]:
             outcome = (False, error)
         try:
             data = pickle.dumps(outcome)
-        except Exception as error:
-            data = pickle.dumps((False, RuntimeError(f"a background result could not be sent back: {error}")))
+            pickle.loads(data)  # an exception that cannot be rebuilt from its arguments is sent as text
+        except Exception:
+            failure = outcome[1] if not outcome[0] else None
+            data = pickle.dumps((False, RuntimeError(f"{type(failure).__name__}: {failure}" if failure is not None
+                                                     else "a background result could not be sent back")))
         with os.fdopen(write, "wb") as pipe:
             pipe.write(data)
     finally:

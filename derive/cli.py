@@ -117,9 +117,8 @@ def backward(spec: str | None, names: list[str] | None, layout: str | None = Non
     for name in names or []:
         _check_in_network(derivation, spec, name)
     names = list(dict.fromkeys(names)) if names else None
-    source = derivation.numpy_source(names, layout)
-    derivation.verify(derivation.backward_names(names))
-    sys.stdout.write(source)
+    derivation.verify(derivation.backward_names(names))  # a wrong step is reported as such, first
+    sys.stdout.write(derivation.numpy_source(names, layout))
     return 0
 
 
@@ -167,7 +166,7 @@ def _every_spec(paths: list[Path], use_cache: bool) -> dict:
         for path in group:
             try:
                 found[path] = _documents(path, use_cache)
-            except DeriveError as error:
+            except Exception as error:  # any failure, so that the first in order is the one raised
                 found[path] = error
                 break
         return found
@@ -175,7 +174,7 @@ def _every_spec(paths: list[Path], use_cache: bool) -> dict:
     try:
         mine = documents_of(paths[0::2])
     except BaseException:
-        theirs.result()
+        theirs.abandon()
         raise
     return {**mine, **theirs.result()}
 

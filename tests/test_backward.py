@@ -91,16 +91,28 @@ def test_the_jacobian_layout_returns_matrices_transposed():
     np.testing.assert_array_equal(jacobian["b1"], plain["b1"])
 
 
-def test_names_python_or_the_source_reserve_are_renamed_in_it():
+def test_soft_keywords_and_builtins_are_names_and_np_is_refused():
+    from derive.errors import SpecError
     derivation = Derivation.from_dict({
-        "layers": [{"type": "affine", "input": "match", "output": "type", "weight": "np", "bias": "print"}],
-        "loss": {"type": "mse", "input": "type", "target": "t"}})
+        "layers": [{"type": "affine", "input": "match", "output": "type", "weight": "case", "bias": "print"}],
+        "loss": {"type": "mse", "input": "type", "target": "t"}, "batch": {"size": "sum1", "reduction": "mean"}})
     values, sizes = at_a_point(derivation)
-    source = derivation.numpy_source()
-    assert "def backward(np_, match_, print, t):" in source  # np is NumPy; match is a soft keyword
     gradients = derivation.backward()(**free_arrays(derivation, values))
-    for wrt in ("np", "match", "print"):
+    for wrt in ("case", "match", "print"):
         np.testing.assert_allclose(gradients[wrt], index_form(derivation, wrt, values, sizes), rtol=1e-10)
+        np.testing.assert_allclose(derivation.numpy_function(wrt)(**values), gradients[wrt], rtol=1e-10)
+    with pytest.raises(SpecError, match="'np' is not a valid name .*not a keyword, a function name or np"):
+        Derivation.from_dict({"layers": [{"type": "affine", "input": "np", "output": "o", "weight": "w"}],
+                              "loss": {"type": "mse", "input": "o", "target": "t"}})
+
+
+def test_a_gradient_function_takes_the_array_it_reads_a_size_from():
+    """Regression (review): a size read off x made x an argument the function did not have."""
+    derivation = Derivation.from_dict({
+        "layers": [{"type": "affine", "input": "x", "output": "z", "weight": "w"}],
+        "loss": {"type": "custom", "define": "E = sum(j, z[j])"}, "batch": {"size": "B", "reduction": "mean"}})
+    values, sizes = at_a_point(derivation)
+    np.testing.assert_allclose(derivation.numpy_function("z")(**values), index_form(derivation, "z", values, sizes))
 
 
 def test_a_missing_array_or_an_unknown_name_is_one_clear_error():

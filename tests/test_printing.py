@@ -89,3 +89,13 @@ def test_a_decimal_the_spec_wrote_is_printed_as_a_decimal_and_reads_back():
     assert "0.7978845608" in shown and "0.035677408136172*x[j]**2" in shown and "/1250000000" not in shown
     assert "0.7978845608" in latex(gradient.result) and "1/2" in shown  # a small fraction stays one
     assert parse_expression(derivation.network, shown, tuple(i.name for i in gradient.indices)) == gradient.result
+
+
+def test_a_fraction_stays_in_front_of_a_bracket_that_holds_a_sum():
+    """Regression (#10): once 1/B left the sums it came back as a fraction bar over the whole bracket."""
+    B = sp.Symbol("B", positive=True)
+    n = sp.Symbol("n", integer=True, positive=True)
+    j, k = make_index("j", n), make_index("k", n)
+    o, t = sp.IndexedBase("o"), sp.IndexedBase("t")
+    assert latex((o[j] * summation(t[k], k) - t[j]) / B) == r"\frac{1}{B} \left(o_{j} \sum_{k} t_{k} - t_{j}\right)"
+    assert latex((o[j] - t[j]) / B) == r"\frac{o_{j} - t_{j}}{B}"  # no sum: the bar stays

@@ -21,7 +21,7 @@ def signs_out_of_sums(expr):
 
 
 def fraction_before_sum(expr):
-    """-(2/B) Sum_s ..., rather than a whole sum above a fraction bar.
+    """-(2/B) Sum_s ..., rather than a whole sum (or a bracket holding one) above a fraction bar.
 
     For a product c * Sum (c a fraction) or c * Sum / B..., returns (coefficient, divisors,
     the sum): the printer writes the fraction c / (divisors) in front of the sum.  None otherwise.
@@ -31,11 +31,14 @@ def fraction_before_sum(expr):
     coefficient, rest = expr.as_coeff_Mul()
     below = [f for f in sp.Mul.make_args(rest) if isinstance(f, sp.Pow) and f.exp == -1 and f.base.is_Symbol]
     above = sp.Mul(*[f for f in sp.Mul.make_args(rest) if f not in below])
-    if not isinstance(above, sp.Sum):
-        return None
+    if not isinstance(above, sp.Sum) and not (isinstance(above, sp.Add) and any(t.has(sp.Sum) for t in above.args)):
+        return None  # a bracket with a sum in it keeps its fraction in front too: (1/B)(o Sum_k t_k - t)
     if below or (coefficient.is_Rational and not coefficient.is_Integer):
         return coefficient, [f.base for f in below], above
     return None
+
+
+MAX_DECIMAL_PLACES = 20  # beyond that (1/2^60, say) the fraction is the shorter
 
 
 def as_decimal(number) -> str | None:
@@ -51,7 +54,7 @@ def as_decimal(number) -> str | None:
             rest //= prime
             power += 1
         places = max(places, power)
-    if rest != 1 or number.q <= 100:
+    if rest != 1 or number.q <= 100 or places > MAX_DECIMAL_PLACES:
         return None
     with decimal.localcontext() as exact:
         exact.prec = len(str(abs(int(number.p)))) + places + 2

@@ -55,7 +55,7 @@ class ReadingOrder:
         coefficient, rest = expr.as_coeff_Mul()
         if (shown := as_decimal(abs(coefficient))) is not None:  # 0.044715 x^3, not a fraction around it
             sign = "-" if coefficient < 0 else ""
-            return f"{sign}{shown}{self.decimal_times}{self.parenthesize(rest, PRECEDENCE['Mul'])}"
+            return f"{sign}{shown}{self.decimal_times}{self.parenthesize(rest, PRECEDENCE['Mul'], strict=True)}"
         ordered = sp.Mul._from_args(sorted(expr.args, key=reading_order))
         return self._with_order_none(super()._print_Mul, ordered)
 
@@ -118,7 +118,8 @@ class IndexLatexPrinter(ReadingOrder, LatexPrinter):
                 fraction = rf"\frac{{{self._print(abs(coefficient))}}}{{{self._print(sp.Mul(*divisors))}}}"
             else:
                 fraction = rf"\frac{{{abs(coefficient.p)}}}{{{coefficient.q}}}"
-            return f"{sign}{fraction} {self._print(total)}"
+            shown = self._print(total)
+            return f"{sign}{fraction} " + (rf"\left({shown}\right)" if isinstance(total, sp.Add) else shown)
         return super()._print_Mul(expr)
 
     def _print_unevaluated_Mul(self, expr):

@@ -8,7 +8,6 @@ is the template's (``templates/backward.py.j2``).
 """
 from __future__ import annotations
 
-import keyword
 import re
 from collections import Counter
 
@@ -24,34 +23,30 @@ from ..printing.einsum import einsum_code
 from .environment import environment
 
 ARGUMENTS = (Role.INPUT, Role.PARAMETER, Role.TARGET, Role.CONSTANT)
-RESERVED = {"np"}  # the module the code imports
-
-
-def python_name(name: str) -> str:
-    """The name in Python: a keyword (or ``np``) gets a trailing underscore, which no name in a
-    spec has (names are letters and digits)."""
-    return f"{name}_" if keyword.iskeyword(name) or keyword.issoftkeyword(name) or name in RESERVED else name
+# A spec's names are already Python names: letters and digits, never a keyword, never np (which
+# the code imports); see derive/spec.  The names the code adds hold an underscore, which no spec
+# name has: dE_dz, o_part1.
 
 
 def backward_source(network: Network, names: list[str], layout: Layout) -> str:
     """A module with one function, ``backward``, that takes the network's inputs, parameters and
     targets and returns {name: dE/d(name)} for ``names``, each shaped as ``layout`` says."""
     arguments = [t for t in network.tensors.values() if t.role in ARGUMENTS]
-    taken = {python_name(t.name) for t in network.tensors.values()}
+    taken = {t.name for t in network.tensors.values()}
     sizes, size_lines = {}, []
     for tensor in arguments:
         for axis, dim in enumerate(tensor.dims):
             if dim in sizes:
                 continue
-            code = f"{python_name(tensor.name)}.shape[{axis}]"
-            if str(dim).isidentifier() and python_name(str(dim)) == str(dim) and str(dim) not in taken:
+            code = f"{tensor.name}.shape[{axis}]"
+            if str(dim) not in taken:
                 size_lines.append({"name": str(dim), "code": code})
                 code = str(dim)
             sizes[dim] = code
     loss = network.loss.output
-    gradient_name = {name: f"d{python_name(loss)}_d{python_name(name)}" for name in network.tensors}
+    gradient_name = {name: f"d{loss}_d{name}" for name in network.tensors}
     forward = [statement for layer in network.equations if layer is not network.loss
-               for statement in _statements(python_name(layer.output), layer.rhs, layer.indices, sizes, gradient_name)]
+               for statement in _statements(layer.output, layer.rhs, layer.indices, sizes, gradient_name)]
     backward = [statement for line in backward_pass(network, names)
                 for statement in _statements(gradient_name[line.name], line.expr, line.indices, sizes, gradient_name)]
     forward, backward = _freed(forward, backward, {gradient_name[name] for name in names})
@@ -63,7 +58,7 @@ def backward_source(network: Network, names: list[str], layout: Layout) -> str:
     returned = [{"name": name, "code": gradient_name[name] + (".T" if transposed(name) else "")} for name in names]
     return environment().get_template("backward.py.j2").render(
         title=network.title, loss=loss, layout=str(layout),
-        arguments=[{"name": python_name(t.name), "shape": ", ".join(str(d) for d in t.dims), "role": t.role}
+        arguments=[{"name": t.name, "shape": ", ".join(str(d) for d in t.dims), "role": t.role}
                    for t in arguments],
         sizes=size_lines, forward=forward, backward=backward, returned=returned,
         shapes={name: ", ".join(str(d) for d in network.gradient_shape(name, layout)) for name in names})
@@ -120,21 +115,16 @@ def _repeated(node):
 
 
 def _in_python_names(expr, gradient_name: dict):
+    """Each dE/dU in ``expr`` as the variable of the line that computed it."""
     references = {p: sp.IndexedBase(gradient_name[name_of(p.denominator)])[indices_of(p.denominator)]
                   if indices_of(p.denominator) else sp.Symbol(gradient_name[name_of(p.denominator)])
                   for p in expr.atoms(Partial)}
-    expr = expr.xreplace(references) if references else expr
-    labels = {idx.label for idx in expr.atoms(sp.Idx)}
-    renamed = {base: sp.IndexedBase(python_name(base.label.name)) for base in expr.atoms(sp.IndexedBase)
-               if python_name(base.label.name) != base.label.name}
-    renamed |= {symbol: sp.Symbol(python_name(symbol.name), **symbol.assumptions0) for symbol in expr.atoms(sp.Symbol)
-                if symbol not in labels and python_name(symbol.name) != symbol.name}
-    return expr.xreplace(renamed) if renamed else expr
+    return expr.xreplace(references) if references else expr
 
 
 def compiled(source: str, function: str, origin: str):
     """The function ``function`` of generated ``source``.  The source is derive's own printers'
-    output over names a spec may hold (letters and digits, Python's reserved ones renamed), so
+    output over names a spec may hold (letters and digits, never a keyword or np), so
     running it runs no text a user wrote."""
     namespace: dict = {}
     exec(compile(source, origin, "exec"), namespace)  # noqa: S102 -- derive's generated code, see above

@@ -22,7 +22,7 @@ from ..model.indices import summation
 from ..model.primitives import PRIMITIVES
 
 FUNCTIONS = {p.name: p.function for p in PRIMITIVES}
-RESERVED = {"sum", "delta", *FUNCTIONS}
+RESERVED = {"sum", "delta", *FUNCTIONS, "np"}  # np: NumPy, in the code derive generates
 NAME = re.compile(rf"[A-Za-z][A-Za-z0-9]{{0,{MAX_NAME_LENGTH - 1}}}\Z")
 
 _SYNTAX_NAMES = {
@@ -160,7 +160,8 @@ def _name(text, node, name: str) -> str:
         raise EquationError(text, f"{quote(name)} is not a valid name (letters and digits, starting with a letter, "
                                   f"at most {MAX_NAME_LENGTH})", node.col_offset)
     if name in RESERVED:
-        raise EquationError(text, f"'{name}' is a reserved function name", node.col_offset)
+        raise EquationError(text, f"'{name}' is reserved (a function's name, or NumPy's in generated code)",
+                            node.col_offset)
     return name
 
 

@@ -177,7 +177,7 @@ def _name_field(entry: dict, name: str, where: str, origin: str) -> str:
     if not NAME.match(value) or keyword.iskeyword(value) or value in RESERVED:
         raise SpecError(f"{origin}: {where} field '{name}': {quote(value)} is not a valid name "
                         f"(letters and digits, starting with a letter, at most {MAX_NAME_LENGTH}; "
-                        f"not a keyword or function name)")
+                        f"not a keyword, a function name or np)")
     return value
 
 
