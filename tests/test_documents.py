@@ -7,7 +7,7 @@ import pytest
 
 from derive import Derivation
 
-from conftest import OUTPUT
+from conftest import EXAMPLES, OUTPUT
 
 TEX = sorted(OUTPUT.glob("*.tex"))
 MARKDOWN = sorted(OUTPUT.glob("*.md"))
@@ -115,3 +115,14 @@ def test_the_relu_convention_is_stated_with_the_assumptions_not_in_a_reason(deri
     assert r"\text{, else 0}" not in markdown.split("## Derivation")[1]  # the reason column stays short
     assert "is flat, with derivative" not in markdown  # the step's own convention: only where a step is written
     assert "relu'(0)" not in derivation_of("two-layer-tanh").markdown()
+
+
+def test_a_log_of_a_sum_of_exponentials_says_how_code_computes_it():
+    """#10: log-softmax never said why one uses it; the stable form is stated where the equation has it."""
+    from derive import Derivation
+    derivation = Derivation.from_dict({
+        "layers": [{"type": "custom", "define": "h[j] = v[j] - log(sum(p, exp(2*v[p])))", "input": "v"}],
+        "loss": {"type": "mse", "input": "h", "target": "t"}})
+    markdown = derivation.markdown()
+    assert r"$c + \log\left(\sum_{p} e^{2 v_{p} - c}\right)$ with $c = \max_{p} 2 v_{p}$" in markdown
+    assert "In code" not in Derivation.from_spec(EXAMPLES / "two-layer-tanh.toml").markdown()

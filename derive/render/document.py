@@ -17,7 +17,7 @@ from ..engine import Block, BlockKey, Engine, Gradient
 from ..engine.cases import JacobianCases
 from ..engine.mistakes import Mistake
 from ..matrix import in_layout, matrix_form
-from ..model.indices import replace_indices
+from ..model.indices import make_sum, replace_indices
 from ..model.network import Layer, Layout, Network, Role
 from ..model.partials import Partial
 from ..model.primitives import PRIMITIVES, Primitive
@@ -95,6 +95,7 @@ def page(engine: Engine, names: list[str], layout: Layout, presentation: Present
         "loss": latex(network.loss.lhs),
         "targets": _targets(network, blocks),
         "conventions": _conventions(network),
+        "log_sum_exp": _log_sum_exp(network),
         "blocks": [_block(block, numbers, n, engine.jacobian_cases(block))
                    for n, block in enumerate(blocks, start=1)],
         "results": [_result(gradient, numbers) for gradient in gradients],
@@ -234,6 +235,23 @@ def _conventions(network: Network) -> list[str]:
     """The conventions of the functions the network's equations use (relu'(0) = 0)."""
     used = {primitive_of(node) for layer in network.equations for node in sp.preorder_traversal(layer.rhs)}
     return [p.convention for p in PRIMITIVES if p in used and p.convention]
+
+
+def _log_sum_exp(network: Network) -> dict | None:
+    """Where an equation takes log sum_k e^{x_k} (log-softmax, say): the form code computes it in,
+    c + log sum_k e^{x_k - c} with c = max_k x_k, which is equal and never overflows."""
+    for layer in network.equations:
+        for node in sp.preorder_traversal(layer.rhs):
+            if isinstance(node, sp.log) and isinstance(node.args[0], sp.Sum) \
+                    and isinstance(node.args[0].function, sp.exp):
+                total = node.args[0]
+                taken = set(network.tensors) | {str(d) for d in network.dimensions}
+                shift = sp.Symbol(next(letter for letter in ("c", "a", "q", "u") if letter not in taken))
+                argument, (idx, *_) = total.function.args[0], total.limits[0]
+                shifted = sp.log(make_sum(sp.exp(argument - shift), *total.limits))
+                return {"tex": latex(node), "shifted": latex(shift + shifted), "shift": latex(shift),
+                        "max": rf"\max_{{{latex(idx)}}} {latex(argument)}"}
+    return None
 
 
 def _targets(network: Network, blocks: list[Block]) -> dict | None:
