@@ -25,7 +25,7 @@ from .numeric.verify import Report, check_matrices, check_steps, combined, prepa
 from .printing import latex, matrix_latex, numpy_code, text
 from .printing.einsum import einsum_code
 from .background import cores, in_background
-from .render.source import ARGUMENTS, backward_source, compiled, gradient_source
+from .render.source import argument_names, backward_source, compiled, gradient_source
 from .render.document import SECTIONS, Presentation, load_template, page, render, render_page
 from .spec import example_network, load_spec, network_from_dict, network_from_text
 
@@ -137,25 +137,21 @@ class Derivation:
         """Python source of a function ``backward(<inputs, parameters, targets>)`` that runs the
         forward pass and returns {name: gradient} for ``names`` (default: every parameter and
         input), each shared error computed once.  Needs only NumPy; paste it where you like."""
-        names = self.backward_names(names)
-        source = backward_source(self.network, names, self._layout(layout))
-        self._check_backward(source, names, layout)
-        return source
+        return self._checked_backward(names, layout)[0]
 
     def backward(self, names: list[str] | None = None, layout: str | None = None) -> Callable[..., dict]:
         """The function ``numpy_source`` prints, compiled: keyword arguments named as in the spec."""
+        return _of_named_arrays(self._checked_backward(names, layout)[1], argument_names(self.network),
+                                "the backward pass")
+
+    def _checked_backward(self, names: list[str] | None, layout: str | None):
+        """(source, compiled function) of the backward pass, after the function has been run at
+        verification's sample points and each gradient compared with its verified index form; a
+        VerificationError names the first that differs."""
         names = self.backward_names(names)
-        function = compiled(self.numpy_source(names, layout), "backward",
-                            f"<derive: backward pass of {self.network.slug}>")
-        arguments = [t.name for t in self.network.tensors.values() if t.role in ARGUMENTS]
-
-        return _of_named_arrays(function, arguments, "the backward pass")
-
-    def _check_backward(self, source: str, names: list[str], layout: str | None) -> None:
-        """The generated pass run at verification's sample points, each gradient against its
-        verified index form; a VerificationError names the first that differs."""
+        source = backward_source(self.network, names, self._layout(layout))
         function = compiled(source, "backward", f"<derive: backward pass of {self.network.slug}>")
-        arguments = [t.name for t in self.network.tensors.values() if t.role in ARGUMENTS]
+        arguments = argument_names(self.network)
         transposed = self._layout(layout) == Layout.NUMERATOR
         with np.errstate(all="ignore"):
             for point in points(self.network):
@@ -169,6 +165,7 @@ class Derivation:
                         sizes = ", ".join(f"{d} = {v}" for d, v in point.sizes.items())
                         raise VerificationError(f"the generated backward pass gives d{self.network.loss.output}/d{name}"
                                                 f" unlike its index form (sizes {sizes})")
+        return source, function
 
     def backward_names(self, names: list[str] | None = None) -> list[str]:
         """The gradients a backward pass returns: ``names``, or every parameter and input."""

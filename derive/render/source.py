@@ -28,6 +28,11 @@ ARGUMENTS = (Role.INPUT, Role.PARAMETER, Role.TARGET, Role.CONSTANT)
 # name has: dE_dz, o_part1.
 
 
+def argument_names(network: Network) -> list[str]:
+    """What ``backward`` takes, in order: the network's inputs, parameters, targets and constants."""
+    return [t.name for t in network.tensors.values() if t.role in ARGUMENTS]
+
+
 def backward_source(network: Network, names: list[str], layout: Layout) -> str:
     """A module with one function, ``backward``, that takes the network's inputs, parameters and
     targets and returns {name: dE/d(name)} for ``names``, each shaped as ``layout`` says."""
