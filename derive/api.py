@@ -10,6 +10,7 @@ Derivation never changes its network.
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Callable
 
@@ -20,14 +21,19 @@ from .errors import InputError, NotInNetwork, VerificationError
 from .matrix import Node, in_layout, matrix_form
 from .model.network import Layout, Network, Role, Targets, is_one_of
 from .model.partials import tensor_names
+from .numeric.claims import ChainCheck, ClaimCheck, check_chain, check_claim
 from .numeric.points import points
 from .numeric.verify import Report, check_matrices, check_steps, combined, prepare, verify
 from .printing import latex, matrix_latex, numpy_code, text
 from .printing.einsum import einsum_code
 from .background import cores, in_background
 from .render.source import argument_names, backward_source, compiled, gradient_source
+from .render.claims import FORMATS as CHECK_FORMATS, as_json as claims_json, report as check_report
 from .render.document import SECTIONS, Presentation, load_template, page, render, render_page
 from .spec import example_network, load_spec, network_from_dict, network_from_text
+from .spec.chains import is_latex, read_chain
+from .spec.claims import read_claim
+from .spec.latex import read_latex_claim
 
 
 PROCESS_WORTH_BLOCKS = 12  # blocks take about 5 ms each to check; a process about 10 ms to start
@@ -174,6 +180,28 @@ class Derivation:
         for name in names:
             self.gradient(name)  # an unknown name is refused here, with the names there are
         return list(names)
+
+    def check(self, claim: str) -> ClaimCheck:
+        """Check a claim about a derivative, in the spec syntax (``dE/dw[i,j] = y[i]*(o[j] - t[j])``)
+        or in LaTeX (``\\frac{\\partial E}{\\partial w_{ij}} = y_i (o_j - t_j)``): the verdict and,
+        for a wrong claim, a counterexample, the difference and the mistake it comes from."""
+        read = read_latex_claim if is_latex(claim) else read_claim
+        return check_claim(self.engine, read(self.network, claim))
+
+    def check_derivation(self, text: str, origin: str = "<steps>") -> ChainCheck:
+        """Check a derivation written one step a line (plain text, or Markdown/LaTeX math blocks;
+        see derive.spec.chains): every line against the true derivative and the line before."""
+        return check_chain(self.engine, read_chain(self.network, text, origin))
+
+    def check_report(self, checked: ChainCheck | ClaimCheck, fmt: str = "text") -> str:
+        """A report of ``check`` or ``check_derivation``: "text", "markdown" or "json"."""
+        if isinstance(checked, ClaimCheck):
+            checked = ChainCheck.of_claim(checked)
+        if fmt == "json":
+            return json.dumps(claims_json(checked, self.network), indent=2) + "\n"
+        if fmt not in CHECK_FORMATS:
+            raise InputError(f"unknown report format '{fmt}' (expected json, {', '.join(CHECK_FORMATS)})")
+        return check_report(fmt, checked, self.network)
 
     def verify(self, names: list[str] | None = None) -> Report:
         """Check every step numerically; raises VerificationError on the first disagreement."""

@@ -3,6 +3,7 @@
     derive build [SPEC ...] [--out DIR] [--check] [--no-cache]
     derive gradient [SPEC] --wrt NAME [--format json|latex|markdown|text] [--layout denominator|numerator]
     derive backward [SPEC] [--wrt NAME ...] [--layout denominator|numerator]
+    derive check [SPEC] (--claim "dE/dw[i,j] = ..." ... | FILE) [--format text|markdown|json]
 
 Without a SPEC the built-in catalogue is used.  Every error is one line on stderr and a
 non-zero exit; a build renders everything in memory first and then replaces each file
@@ -56,6 +57,13 @@ def _parser() -> argparse.ArgumentParser:
                           help="a gradient to return (repeatable; default: every parameter and input)")
     backward.add_argument("--layout", choices=["denominator", "numerator"],
                           help="matrix layout: the shape of the variable (default) or the Jacobian's")
+    check = commands.add_parser("check", help="check claims about derivatives, or a derivation line by line")
+    check.add_argument("paths", nargs="*", metavar="SPEC|FILE",
+                       help="a network spec (.toml; default: the built-in network) and/or a derivation to check, "
+                            "one step a line (text, Markdown or LaTeX)")
+    check.add_argument("--claim", action="append", metavar="CLAIM",
+                       help="a claim such as 'dE/dw[i,j] = y[i]*(o[j] - t[j])', or in LaTeX (repeatable)")
+    check.add_argument("--format", default="text", choices=["text", "markdown", "json"])
     return parser
 
 
@@ -66,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
             return build(args.specs, Path(args.out), check=args.check, use_cache=not args.no_cache)
         if args.command == "backward":
             return backward(args.spec, args.wrt, args.layout)
+        if args.command == "check":
+            return check(args.paths, args.claim, args.format)
         return gradient(args.spec, args.wrt, args.format, args.layout)
     except DeriveError as error:
         return _fail(error.message, error.exit_code)
@@ -120,6 +130,28 @@ def backward(spec: str | None, names: list[str] | None, layout: str | None = Non
     derivation.verify(derivation.backward_names(names))  # a wrong step is reported as such, first
     sys.stdout.write(derivation.numpy_source(names, layout))
     return 0
+
+
+def check(paths: list[str], claims: list[str] | None, fmt: str) -> int:
+    """Exit 0 when every claim (or line) checked is right, 1 when one is not."""
+    specs = [p for p in paths if p.endswith(".toml")]
+    files = [p for p in paths if not p.endswith(".toml")]
+    if len(specs) > 1 or len(files) > 1:
+        raise UsageError("check takes at most one spec (.toml) and one derivation file")
+    if bool(claims) == bool(files):
+        raise UsageError("give the claims to check with --claim, or a derivation FILE (not both)")
+    from .numeric.claims import ChainCheck  # here, not above: a build served from the cache needs no SymPy
+    derivation = _derivation(specs[0] if specs else None)
+    if files:
+        reports = [derivation.check_derivation(read_spec_text(Path(files[0]), "a derivation"), files[0])]
+    else:
+        reports = [ChainCheck.of_claim(derivation.check(claim)) for claim in claims]
+    if fmt == "json" and len(reports) > 1:
+        output = json.dumps([json.loads(derivation.check_report(r, fmt)) for r in reports], indent=2) + "\n"
+    else:
+        output = "\n".join(derivation.check_report(report, fmt) for report in reports)
+    sys.stdout.write(output)
+    return 0 if all(report.all_right for report in reports) else 1
 
 
 def gradient(spec: str | None, name: str, fmt: str, layout: str | None = None) -> int:

@@ -34,6 +34,7 @@ class Engine:
         self.written_sizes: dict[str, int] = {}  # and its size, worked out before writing it
         self._cases: dict[BlockKey, JacobianCases | None] = {}
         self._mistakes: dict[tuple[str, ...], list[Mistake]] = {}
+        self.shortcuts: dict = {}  # the network derived with one derivative replaced (mistakes.py)
         self._gradients: dict[str, Gradient] = {}
         self.naming = IndexNaming(network)
         self.context = RuleContext(

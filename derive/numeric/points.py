@@ -36,6 +36,7 @@ class Point:
         self.values = forward(network, sizes, values)
         self._jacobians: dict = {}
         self._memo: dict = {}  # the value of each subexpression evaluated at this point
+        self._total_memo: dict = {}  # the same, with every partial derivative a total one
         self._depends: dict[str, set[str]] = {}
         for layer in network.equations:
             if not np.all(np.isfinite(self.values[layer.output])):
@@ -51,6 +52,16 @@ class Point:
     def evaluate(self, expr, order: tuple = ()) -> np.ndarray:
         return IndexEvaluator(self.values, self.size, self.partial, MAX_VALUES, dtype=SAMPLED,
                               memo=self._memo).aligned(expr, order)
+
+    def evaluate_total(self, expr, order: tuple = ()) -> np.ndarray:
+        """As ``evaluate``, but every partial derivative dU/dX in ``expr`` is the total derivative
+        through the network, as a person means it in a claim (do_j/dw_ij moves z first)."""
+        return IndexEvaluator(self.values, self.size, self.total_partial, MAX_VALUES, dtype=SAMPLED,
+                              memo=self._total_memo).aligned(expr, order)
+
+    def total_partial(self, expr: Partial):
+        array = self.jacobian(name_of(expr.numerator), name_of(expr.denominator), True)
+        return diagonal(array, indices_of(expr.numerator) + indices_of(expr.denominator))
 
     def partial(self, expr: Partial):
         """(array, axes) of a partial derivative in a step, by finite differences.
@@ -174,14 +185,14 @@ def _sizes_text(sizes: dict) -> str:
     return ", ".join(f"{d} = {v}" for d, v in sizes.items())
 
 
-def sample(network: Network, sizes: dict, rng: np.random.Generator) -> dict:
+def sample(network: Network, sizes: dict, rng: np.random.Generator, targets: Targets | None = None) -> dict:
     values = {str(dim): size for dim, size in sizes.items()}  # a batch size B also appears as 1/B
     for tensor in network.tensors.values():
         shape = tuple(int(d.xreplace(sizes)) for d in tensor.dims)
         if tensor.role in (Role.INTERMEDIATE, Role.LOSS):
             continue
         if tensor.role == Role.TARGET:
-            values[tensor.name] = _targets(network.targets, shape, rng)
+            values[tensor.name] = _targets(targets or network.targets, shape, rng)
         elif tensor.role == Role.CONSTANT:
             values[tensor.name] = rng.uniform(0.5, 2.0, size=shape)
         else:
@@ -201,9 +212,10 @@ def _targets(kind: Targets, shape, rng) -> np.ndarray:
     return rng.uniform(0.1, 1.0, size=shape)
 
 
-def points(network: Network) -> list[Point]:
+def points(network: Network, targets: Targets | None = None) -> list[Point]:
+    """One point at each of the size settings; ``targets``: drawn as that kind, not the spec's."""
     rng = np.random.default_rng(SEED)
     with np.errstate(all="ignore"):  # a forward pass that would warn is not finite, and is refused as such
-        return [Point(network, sizes, sample(network, sizes, rng)) for sizes in size_settings(network)]
+        return [Point(network, sizes, sample(network, sizes, rng, targets)) for sizes in size_settings(network)]
 
 

@@ -19,6 +19,7 @@ import sympy as sp
 from ..errors import InputError, quote
 from ..limits import MAX_EQUATION_LENGTH, MAX_EXPONENT, MAX_NAME_LENGTH, MAX_NESTING, MAX_NUMBER, MAX_NUMBER_LENGTH
 from ..model.indices import summation
+from ..model.partials import Partial
 from ..model.primitives import PRIMITIVES
 
 FUNCTIONS = {p.name: p.function for p in PRIMITIVES}
@@ -67,7 +68,8 @@ class IndexUse:
     scope: tuple  # ("free", name) or ("sum", id, name)
 
 
-def parse_equation(text: str) -> Equation:
+def parse_equation(text: str, partials: bool = False) -> Equation:
+    """``partials``: also read ``partial(U[j], X[k])``, a partial derivative (in a claim about one)."""
     if len(text) > MAX_EQUATION_LENGTH:
         raise EquationError(text, f"the equation is {len(text)} characters long; the limit is {MAX_EQUATION_LENGTH}")
     if any(not ch.isprintable() for ch in text.strip()):
@@ -84,7 +86,7 @@ def parse_equation(text: str) -> Equation:
     assign = module.body[0]
     _check_nesting(text, assign.value)
     output, indices = _target(text, assign.targets[0])
-    _check(text, assign.value, set(indices))
+    _check(text, assign.value, set(indices), partials)
     return Equation(text.strip(), output, indices, assign.value)
 
 
@@ -175,18 +177,18 @@ def _subscripts(text, node: ast.Subscript) -> tuple[str, ...]:
     return tuple(names)
 
 
-def _check(text: str, node: ast.AST, indices: set[str]) -> None:
+def _check(text: str, node: ast.AST, indices: set[str], partials: bool = False) -> None:
     """Reject every construct that is not part of the index-notation syntax."""
     if isinstance(node, ast.BinOp):
         if not isinstance(node.op, (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)):
             raise EquationError(text, f"operator '{type(node.op).__name__}' is not allowed", node.col_offset)
-        _check(text, node.left, indices)
-        _check(text, node.right, indices)
+        _check(text, node.left, indices, partials)
+        _check(text, node.right, indices, partials)
         _constant(text, node)
     elif isinstance(node, ast.UnaryOp):
         if not isinstance(node.op, (ast.USub, ast.UAdd)):
             raise EquationError(text, f"operator '{type(node.op).__name__}' is not allowed", node.col_offset)
-        _check(text, node.operand, indices)
+        _check(text, node.operand, indices, partials)
     elif isinstance(node, ast.Constant):
         if isinstance(node.value, bool) or not isinstance(node.value, (int, float)):
             raise EquationError(text, f"constant {quote(repr(node.value))} is not a number", node.col_offset)
@@ -203,12 +205,12 @@ def _check(text: str, node: ast.AST, indices: set[str]) -> None:
             raise EquationError(text, f"index '{node.id}' is used as a value", node.col_offset)
     elif isinstance(node, ast.Subscript):
         if not isinstance(node.value, ast.Name):
-            _check(text, node.value, indices)  # names the construct (attribute access, a call, ...)
+            _check(text, node.value, indices, partials)  # names the construct (attribute access, a call, ...)
             raise EquationError(text, "only names can carry subscripts", node.col_offset)
         _name(text, node.value, node.value.id)
         _bound(text, node, _subscripts(text, node), indices)
     elif isinstance(node, ast.Call):
-        _check_call(text, node, indices)
+        _check_call(text, node, indices, partials)
     else:
         what = _SYNTAX_NAMES.get(type(node), f"'{type(node).__name__}'")
         raise EquationError(text, f"{what} is not allowed", getattr(node, "col_offset", None))
@@ -221,7 +223,7 @@ def _bound(text, node, names, indices) -> None:
                                 node.col_offset)
 
 
-def _check_call(text: str, node: ast.Call, indices: set[str]) -> None:
+def _check_call(text: str, node: ast.Call, indices: set[str], partials: bool) -> None:
     if not isinstance(node.func, ast.Name):
         raise EquationError(text, "only the functions sum, delta, "
                             + ", ".join(FUNCTIONS) + " can be called", node.col_offset)
@@ -234,7 +236,7 @@ def _check_call(text: str, node: ast.Call, indices: set[str]) -> None:
         index = _name(text, node.args[0], node.args[0].id)
         if index in indices:
             raise EquationError(text, f"sum index '{index}' is already in use", node.args[0].col_offset)
-        _check(text, node.args[1], indices | {index})
+        _check(text, node.args[1], indices | {index}, partials)
         if not any(isinstance(n, ast.Name) and n.id == index for n in ast.walk(node.args[1])):
             raise EquationError(text, f"sum over '{index}', which its expression does not use "
                                       f"(its range would be unknown)", node.args[0].col_offset)
@@ -242,10 +244,15 @@ def _check_call(text: str, node: ast.Call, indices: set[str]) -> None:
         if len(node.args) != 2 or not all(isinstance(a, ast.Name) for a in node.args):
             raise EquationError(text, "delta takes two index names: delta(j, k)", node.col_offset)
         _bound(text, node, [a.id for a in node.args], indices)
+    elif name == "partial" and partials:
+        if len(node.args) != 2 or not all(isinstance(a, (ast.Name, ast.Subscript)) for a in node.args):
+            raise EquationError(text, "partial takes two quantities: partial(o[j], z[k])", node.col_offset)
+        for arg in node.args:
+            _check(text, arg, indices)
     elif name in FUNCTIONS:
         if len(node.args) != 1:
             raise EquationError(text, f"{name}() takes one argument", node.col_offset)
-        _check(text, node.args[0], indices)
+        _check(text, node.args[0], indices, partials)
     else:
         raise EquationError(text, f"unknown function '{name}' (known: sum, delta, "
                             + ", ".join(FUNCTIONS) + ")", node.col_offset)
@@ -340,4 +347,6 @@ def _build(node, scopes, index_for):
     if name == "delta":
         first, second = (index_for(_scope(scopes, a.id)) for a in node.args)
         return sp.KroneckerDelta(first, second)
+    if name == "partial":
+        return Partial(*(_build(arg, scopes, index_for) for arg in node.args))
     return FUNCTIONS[name](_build(node.args[0], scopes, index_for))

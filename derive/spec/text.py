@@ -9,8 +9,9 @@ from ..errors import SpecError
 from ..limits import MAX_SPEC_BYTES
 
 
-def read_spec_text(path: Path) -> str:
-    """The text of a spec file: a regular file of at most MAX_SPEC_BYTES, in UTF-8."""
+def read_spec_text(path: Path, what: str = "a spec") -> str:
+    """The text of a spec file (or of another input, ``what``): a regular file of at most
+    MAX_SPEC_BYTES, in UTF-8."""
     try:
         # opened without blocking and checked on the open file: a FIFO is never waited on
         with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as stream:
@@ -19,7 +20,7 @@ def read_spec_text(path: Path) -> str:
                 raise SpecError(f"{path}: not a regular file")
             data = stream.read(MAX_SPEC_BYTES + 1)
         if len(data) > MAX_SPEC_BYTES:
-            raise SpecError(f"{path}: more than {MAX_SPEC_BYTES} bytes; that is the limit for a spec")
+            raise SpecError(f"{path}: more than {MAX_SPEC_BYTES} bytes; that is the limit for {what}")
         return data.decode("utf-8")
     except SpecError:
         raise

@@ -1,0 +1,271 @@
+"""Checking a claim about a derivative: right, right only under an assumption, only the diagonal
+of a Jacobian, or wrong; and for a wrong one, a counterexample, what is missing, and which
+mistake of the catalogue (engine/mistakes.py) gives it.
+
+The claim is compared with the true derivative at the sample points of verification: the
+derived one where derive derives it (a gradient of the loss, or a layer's own derivative),
+else the finite differences of the forward pass.  A partial derivative in a claim is the total
+derivative, as a person means it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+import numpy as np
+import sympy as sp
+
+from ..engine.cases import JacobianCases
+from ..engine.mistakes import Candidate, Claimed, candidates, off_diagonal_cases
+from ..errors import DeriveError, InputError
+from ..model.indices import index_names
+from ..model.network import Role, Targets
+from ..model.partials import Partial, indices_of
+from ..rules.steps import simplify
+from ..spec.chains import Chain, Line
+from ..spec.claims import Claim
+from .points import Point, points
+
+AGREE = {"rtol": 1e-6, "atol": 1e-8}  # the true values may come from finite differences
+
+
+class Verdict(StrEnum):
+    RIGHT = "right"
+    ASSUMED = "right only under an assumption"
+    DIAGONAL = "right only where the indices are equal"
+    WRONG = "wrong"
+
+
+@dataclass(frozen=True)
+class Counterexample:
+    """The smallest sizes and a point where the claim and the true derivative differ."""
+
+    sizes: dict                  # dimension name -> size
+    values: dict                 # quantity -> array, the free ones and those the two read
+    entry: dict                  # index name -> position (from 0) of the entry that differs most
+    claimed: float
+    true: float
+
+
+@dataclass(frozen=True)
+class ClaimCheck:
+    claim: Claim
+    verdict: Verdict
+    right: sp.Expr | None                       # the true derivative at the claim's indices, where derived
+    assumption: str | None = None               # the target that must sum to one, for ASSUMED
+    counterexample: Counterexample | None = None
+    difference: sp.Expr | None = None           # right - claimed, simplified by the rules
+    diagnosis: Candidate | None = None
+    cases: JacobianCases | None = None          # for DIAGONAL, and for a diagnosis that cuts a Jacobian,
+    jacobian: Partial | None = None             # the cases of this derivative
+    points: int = 0                             # sample points compared
+
+    @property
+    def is_right(self) -> bool:
+        return self.verdict in (Verdict.RIGHT, Verdict.ASSUMED)
+
+
+class ClaimNotCheckable(InputError):
+    """A claim whose derivative is not defined on this network (the loss by a target, ...)."""
+
+
+def check_claim(engine, claim: Claim) -> ClaimCheck:
+    network = engine.network
+    for side, name in (("numerator", claim.numerator), ("denominator", claim.denominator)):
+        if name not in network.tensors:
+            raise ClaimNotCheckable(f"the {side} '{name}' is a size, not a quantity")
+    if network.tensors[claim.denominator].role in (Role.TARGET, Role.LOSS):
+        raise ClaimNotCheckable(f"'{claim.denominator}' is a {network.tensors[claim.denominator].role}; "
+                                f"derive checks derivatives by inputs, parameters and intermediates")
+    right = right_derivative(engine, claim)
+    at = [p for p in points(network) if _comparable(claim, p)]
+    agree = all(_agrees(claim, right, point) for point in at)
+    if agree:
+        block = _diagonal_of(engine, claim)
+        if block is None:
+            return ClaimCheck(claim, Verdict.RIGHT, right, points=len(at))
+        return ClaimCheck(claim, Verdict.DIAGONAL, right, cases=engine.jacobian_cases(block), jacobian=block.lhs,
+                          points=len(at))
+    if network.target is not None and not network.targets_sum_to_one and \
+            all(_agrees(claim, right, p) for p in points(network, Targets.ONE_HOT) if _comparable(claim, p)):
+        return ClaimCheck(claim, Verdict.ASSUMED, right, assumption=network.target, points=len(at))
+    example = _counterexample(claim, right, at)
+    diagnosis = _diagnosis(engine, claim, right, at)
+    difference = _difference(engine, claim, right)
+    cut = diagnosis.detail.get("block") if diagnosis is not None and "cases" in diagnosis.detail else None
+    return ClaimCheck(claim, Verdict.WRONG, right, counterexample=example, difference=difference,
+                      diagnosis=diagnosis, cases=None if cut is None else diagnosis.detail["cases"],
+                      jacobian=None if cut is None else cut.lhs, points=len(at))
+
+
+def right_derivative(engine, claim: Claim) -> sp.Expr | None:
+    """The derived derivative at the claim's indices: a gradient of the loss, or a layer's own
+    derivative by a quantity that reaches it only directly; None for any other pair."""
+    network = engine.network
+    claimed = _claimed(engine, claim)
+    if claim.numerator == network.loss.output:
+        return claimed.gradient(engine) if claim.denominator in network.differentiable() else None
+    layer = network.defining(claim.numerator)
+    if layer is None or not layer.uses(claim.denominator) or not _only_directly(network, layer, claim.denominator):
+        return None
+    block = engine.local_block(layer, claim.denominator)
+    own = (*indices_of(block.lhs.numerator), *block.indices)
+    ours = (*indices_of(claim.lhs.numerator), *indices_of(claim.lhs.denominator))
+    moved = Claimed(engine, None, ours, claimed.taken).at_claim(block.result, own)
+    steps = simplify(moved, engine.context, engine.rules, f"d{claim.numerator}/d{claim.denominator}")
+    return steps[-1].expr if steps else moved
+
+
+def _claimed(engine, claim: Claim) -> Claimed:
+    variable = claim.denominator if claim.numerator == engine.network.loss.output else None
+    return Claimed(engine, variable, indices_of(claim.lhs.denominator),
+                   frozenset(index_names([claim.lhs, claim.rhs])))
+
+
+def _only_directly(network, layer, name: str) -> bool:
+    """``name`` reaches ``layer``'s output through no other layer."""
+    reached = {c.output for c in network.consumers(name) if c is not layer}
+    for other in network.equations:
+        if any(other.uses(n) for n in reached):
+            reached.add(other.output)
+    return layer.output not in reached
+
+
+def _comparable(claim: Claim, point: Point) -> bool:
+    """An index that labels axes of different ranges can be evaluated only where they are equal."""
+    return all(len({point.sizes[dim] for _, _, dim in conflict.uses}) == 1 for conflict in claim.conflicts)
+
+
+def _true_value(claim: Claim, right, point: Point) -> np.ndarray:
+    if right is not None:
+        return point.evaluate(right, claim.order)
+    return point.evaluate_total(claim.lhs, claim.order)
+
+
+def _claimed_value(claim: Claim, point: Point) -> np.ndarray:
+    return point.evaluate_total(claim.rhs, claim.order)
+
+
+def _agrees(claim: Claim, right, point: Point, expr=None) -> bool:
+    with np.errstate(all="ignore"):
+        try:
+            true = _true_value(claim, right, point)
+            value = _claimed_value(claim, point) if expr is None else point.evaluate_total(expr, claim.order)
+        except (IndexError, ValueError):  # a quantity from the wrong layer, at sizes where it does not fit
+            return False
+    return bool(np.shape(value) == np.shape(true) and np.allclose(value, true, **AGREE))
+
+
+def _diagonal_of(engine, claim: Claim):
+    """The layer's derivative, where the claim repeats an index between a layer's output and its
+    input (do_j/dz_j) and the entries off the diagonal are not 0."""
+    numerator, denominator = indices_of(claim.lhs.numerator), indices_of(claim.lhs.denominator)
+    layer = engine.network.defining(claim.numerator)
+    if layer is None or not layer.uses(claim.denominator) or not set(numerator) & set(denominator):
+        return None
+    block = engine.local_block(layer, claim.denominator)
+    return block if off_diagonal_cases(engine, block) is not None else None
+
+
+def _counterexample(claim: Claim, right, at: list[Point]) -> Counterexample | None:
+    for point in at:  # the smallest sizes come first
+        with np.errstate(all="ignore"):
+            true, claimed = _true_value(claim, right, point), _claimed_value(claim, point)
+        if np.allclose(true, claimed, **AGREE):
+            continue
+        gap = np.abs(np.broadcast_to(claimed, np.shape(true)) - true)
+        entry = np.unravel_index(int(np.nanargmax(np.where(np.isnan(gap), np.inf, gap))), np.shape(true)) \
+            if np.ndim(true) else ()
+        names = _shown_quantities(point)
+        return Counterexample({str(d): v for d, v in point.sizes.items()},
+                              {name: np.asarray(point.values[name]) for name in names},
+                              {i.name: int(n) for i, n in zip(claim.order, entry)},
+                              float(np.broadcast_to(claimed, np.shape(true))[entry]), float(true[entry]))
+    return None
+
+
+def _shown_quantities(point: Point) -> list[str]:
+    """The network's free quantities (inputs, parameters, targets), then the computed ones in the
+    order of the forward pass: everything needed to recompute both sides by hand."""
+    tensors = point.network.tensors.values()
+    free = [t.name for t in tensors if t.role in (Role.INPUT, Role.PARAMETER, Role.TARGET, Role.CONSTANT)]
+    return free + [layer.output for layer in point.network.layers]
+
+
+def _diagnosis(engine, claim: Claim, right, at: list[Point]) -> Candidate | None:
+    """The first mistake, or pair of mistakes, of the catalogue whose derivative the claim is."""
+    if right is None or not at:
+        return None
+    for candidate in candidates(_claimed(engine, claim), right):
+        if all(_agrees(claim, candidate.expr, p, claim.rhs) for p in at[:1]) and \
+                all(_agrees(claim, candidate.expr, p, claim.rhs) for p in at[1:]):
+            return candidate
+    return None
+
+
+def _difference(engine, claim: Claim, right) -> sp.Expr | None:
+    """What the claim misses: right - claimed, simplified by the rules from the difference as it
+    stands, multiplied out, and over one denominator, the shortest of the three (not where the
+    claim has derivatives of its own, or indices of two ranges)."""
+    if right is None or claim.rhs.has(Partial) or claim.conflicts:
+        return None
+    difference = right - claim.rhs
+    forms = []
+    for start in (difference, sp.expand(difference), sp.together(difference)):
+        try:
+            steps = simplify(start, engine.context, engine.rules, "the difference")
+        except DeriveError:
+            continue
+        forms.append(steps[-1].expr if steps else start)
+    return min(forms, key=sp.count_ops) if forms else difference
+
+
+@dataclass(frozen=True)
+class StepCheck:
+    """One line of a derivation: its claim checked, and whether it follows from the line before."""
+
+    line: Line
+    check: ClaimCheck
+    follows: bool | None   # equal to the line before about the same derivative; None for a first line
+
+
+@dataclass(frozen=True)
+class ChainCheck:
+    """A derivation checked line by line (or one claim: ``single``)."""
+
+    steps: tuple[StepCheck, ...]
+    skipped: tuple[int, ...] = ()   # lines of equations that are not about a derivative
+    single: bool = False
+
+    @property
+    def first_wrong(self) -> StepCheck | None:
+        return next((step for step in self.steps if not step.check.is_right), None)
+
+    @property
+    def all_right(self) -> bool:
+        return self.first_wrong is None
+
+    @classmethod
+    def of_claim(cls, check: ClaimCheck) -> "ChainCheck":
+        return cls((StepCheck(Line(1, check.claim.text, check.claim, False), check, None),), single=True)
+
+
+def check_chain(engine, chain: Chain) -> ChainCheck:
+    """Every line against the true derivative, and each continuing line against the one before."""
+    checked: list[StepCheck] = []
+    for line in chain.lines:
+        follows = None
+        if line.continues and checked:
+            before = checked[-1].line.claim
+            at = [p for p in points(engine.network) if _comparable(before, p) and _comparable(line.claim, p)]
+            follows = bool(at) and all(_same(before, line.claim, p) for p in at)
+        checked.append(StepCheck(line, check_claim(engine, line.claim), follows))
+    return ChainCheck(tuple(checked), chain.skipped)
+
+
+def _same(first: Claim, second: Claim, point: Point) -> bool:
+    with np.errstate(all="ignore"):
+        try:
+            return bool(np.allclose(_claimed_value(first, point), _claimed_value(second, point), **AGREE))
+        except (IndexError, ValueError):
+            return False

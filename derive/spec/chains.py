@@ -1,0 +1,130 @@
+r"""A derivation as a person writes it: one step a line, each line a claim about a derivative.
+
+The text is plain lines (spec syntax or LaTeX, told apart line by line), or Markdown/LaTeX
+whose math is in ``$$...$$``, ``\[...\]``, ``\begin{align}`` / ``aligned`` / ``equation`` blocks
+or ``math`` fences; rows of an align block are split at ``\\``.  A line may chain several
+equalities (``dE/dw[i,j] = a = b``), and a line that starts with ``=`` (``&= ...`` in an align
+block) continues the derivative of the line before.  Lines of prose outside math are skipped
+in Markdown; in plain text a line with no '=' is a comment, as is one starting with '#'.  An
+equation whose left-hand side is not a derivative (a definition, E = -sum_j t_j log o_j) is not
+a step: it is skipped, and said to be.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..model.network import Network
+from .claims import Claim, ClaimError, claim_from, read_claim, split_claim
+from .latex import read_latex_sides
+
+_LATEX = re.compile(r"[\\_{}^]")
+_DERIVATIVE = re.compile(r"\\partial|\\frac\s*\{\s*(d|\\delta|\\mathrm\s*\{\s*d)|\Ad\s*[A-Za-z]")
+_BLOCK = re.compile(r"\$\$(.+?)\$\$|\\\[(.+?)\\\]|\\begin\{(align|aligned|equation|gather|split|eqnarray)\*?\}"
+                    r"(.+?)\\end\{\3\*?\}|```math\n(.+?)```", re.S)
+
+
+@dataclass(frozen=True)
+class Line:
+    """One claim of a derivation: where it is, what it says."""
+
+    number: int         # the line of the file it starts on (from 1)
+    text: str           # the equation as written
+    claim: Claim
+    continues: bool     # its derivative is the line before's (it starts with '=', or follows an '=' on the line)
+    side: int = 1       # which right-hand side of its line (a = b = c has two)
+
+
+def is_latex(text: str) -> bool:
+    """Spec syntax has no backslash, underscore, brace or caret; LaTeX claims always have one."""
+    return bool(_LATEX.search(text))
+
+
+@dataclass(frozen=True)
+class Chain:
+    lines: tuple[Line, ...]
+    skipped: tuple[int, ...]   # the lines of equations that are not about a derivative
+
+
+def read_chain(network: Network, text: str, origin: str = "<steps>") -> Chain:
+    """Every claim of a derivation, in order; an error names ``origin`` and the line."""
+    lines: list[Line] = []
+    skipped: list[int] = []
+    definition = False  # the equation before was not a step
+    for number, equation in _equations(text):
+        left = equation.split("=", 1)[0].strip()
+        definition = (bool(left) and not _DERIVATIVE.search(left)) or (not left and definition)
+        if definition:
+            skipped.append(number)
+            continue
+        try:
+            lines.extend(_claims_of(network, number, equation, lines[-1].claim if lines else None))
+        except ClaimError as error:
+            raise ClaimError(equation, f"{origin}, line {number}: {error.problem}", error.column) from None
+    if not lines:
+        raise ClaimError(origin, "found no step to check (one step a line, each an equation for a derivative, "
+                                 "such as dE/dz[k] = o[k] - t[k])")
+    return Chain(tuple(lines), tuple(skipped))
+
+
+def _equations(text: str):
+    """(line number, equation) for each step, from math blocks where there are any."""
+    blocks = list(_BLOCK.finditer(text))
+    if blocks:
+        for match in blocks:
+            body_group = next(g for g in (1, 2, 4, 5) if match.group(g) is not None)
+            start = text.count("\n", 0, match.start(body_group)) + 1
+            for offset, row in _rows(match.group(body_group)):
+                yield start + offset, row
+        return
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.strip().strip("$").strip()
+        if line and not line.startswith("#") and "=" in line:
+            yield number, line
+
+
+def _rows(body: str):
+    """The rows of a math block split at \\\\, with the line each starts on."""
+    offset = 0
+    for row in re.split(r"\\\\(?:\[[^\]]*\])?", body):
+        cleaned = re.sub(r"\\(?:label|tag|notag|nonumber)(?:\{[^}]*\})?", "", row).replace("&", " ").strip()
+        cleaned = cleaned.rstrip(",.;").strip()
+        skipped = len(row) - len(row.lstrip())
+        if cleaned and "=" in cleaned:
+            yield offset + row.count("\n", 0, skipped), cleaned
+        offset += row.count("\n")
+
+
+def _claims_of(network: Network, number: int, equation: str, before: Claim | None) -> list[Line]:
+    if is_latex(equation):
+        derivative, sides = read_latex_sides(network, equation)
+        lhs = None if derivative is None else derivative.partial
+    else:
+        lhs, sides = _spec_sides(network, equation)
+    claims, continues = [], lhs is None
+    if lhs is None:
+        if before is None:
+            raise ClaimError(equation, "the first step must say which derivative it is about, "
+                                       "such as dE/dz[k] = ...")
+        lhs = _sides_of(before)
+    for n, side in enumerate(sides, 1):
+        claims.append(Line(number, equation, claim_from(network, equation, *lhs, side, None), continues,
+                           n if len(sides) > 1 else 1))
+        continues = True
+    return claims
+
+
+def _spec_sides(network: Network, equation: str):
+    """(derivative or None, right-hand sides) of a line in the spec syntax."""
+    parts = equation.split("=")
+    if parts[0].strip():
+        first = read_claim(network, "=".join(parts[:2]))
+        return _sides_of(first), [p for p in parts[1:]]
+    split_claim(equation)
+    return None, parts[1:]
+
+
+def _sides_of(claim: Claim):
+    def side(q):
+        return (str(q.base.label), tuple(i.name for i in q.indices)) if hasattr(q, "indices") else (q.name, ())
+    return side(claim.lhs.numerator), side(claim.lhs.denominator)
