@@ -137,9 +137,8 @@ def divided(claimed: Claimed, base: Candidate) -> Iterator[Candidate]:
         tensor = engine.network.tensors[name]
         if tensor.role == Role.PARAMETER or tensor.dims != engine.network.tensors[layer.output].dims:
             continue
-        block = engine.store.get(BlockKey.local(layer.output, name))
-        cases = None if block is None else off_diagonal_cases(engine, block)
-        if cases is None:
+        block = engine.local_block(layer, name)
+        if (cases := off_diagonal_cases(engine, block)) is None:
             continue
         through = engine.gradient_of(name)
         own = indices_of(block.lhs.numerator)
@@ -193,16 +192,22 @@ MISTAKES = (diagonal_only, ignored_path, divided, transposed, lost_sign, lost_me
 
 
 def candidates(claimed: Claimed, right: sp.Expr) -> Iterator[Candidate]:
-    """Every derivative one mistake of the catalogue gives, then every one two of them give."""
+    """Every derivative one mistake of the catalogue gives, then every one two of them give
+    (each pair once: a sign lost after a wrong layer is a wrong layer after a sign lost)."""
     first = []
     for model in MISTAKES:
         for candidate in model(claimed, Candidate((), right)):
             first.append(candidate)
             yield candidate
+    seen = set()
     for candidate in first:
         for model in MISTAKES:
-            if model.__name__ not in candidate.models:
-                yield from model(claimed, candidate)
+            if model.__name__ in candidate.models:
+                continue
+            for second in model(claimed, candidate):
+                if (frozenset(second.models), second.expr) not in seen:
+                    seen.add((frozenset(second.models), second.expr))
+                    yield second
 
 
 # --- the tempting mistake a document shows ------------------------------------------------------

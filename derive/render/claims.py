@@ -6,8 +6,10 @@ text, or as LaTeX); the sentences are in templates/check.j2 and its two report t
 from __future__ import annotations
 
 import numpy as np
+import sympy as sp
 
-from ..numeric.claims import ChainCheck, ClaimCheck, Counterexample, StepCheck
+from ..numeric.claims import ChainCheck, ClaimCheck, Counterexample, StepCheck, Verdict
+from ..model.partials import Partial
 from ..printing import latex, name_tex, text
 from ..spec.chains import is_latex
 from ..spec.claims import Claim
@@ -42,9 +44,12 @@ def as_json(checked: ChainCheck, network) -> dict:
 class _Text:
     """Expressions as the spec syntax prints them, the way a claim is written on the command line."""
 
+    NOT_EQUAL = "≠"
+
     @staticmethod
     def expr(expr) -> str:
-        return text(expr)
+        """As the claim syntax reads it back: a derivative inside an expression is partial(U, X)."""
+        return text(expr.replace(Partial, lambda u, x: sp.Function("partial")(u, x)))
 
     @staticmethod
     def derivative(lhs) -> str:
@@ -53,6 +58,12 @@ class _Text:
     @staticmethod
     def name(name: str) -> str:
         return name
+
+    @staticmethod
+    def equation(lhs, rhs) -> str:
+        return f"{_Text.derivative(lhs)} = {_Text.expr(rhs)}"
+
+    raw_name = name
 
     @staticmethod
     def index(idx) -> str:
@@ -67,9 +78,16 @@ class _Text:
     def number(value: float) -> str:
         return _number(value)
 
+    @staticmethod
+    def entry(text_: str) -> str:
+        return text_
+
 
 class _Latex:
-    """Expressions as LaTeX, inside $...$ in the Markdown report."""
+    """Expressions as LaTeX, inside $...$ in the Markdown report (values raw: the template puts
+    a name and its value into one formula)."""
+
+    NOT_EQUAL = r"\neq"
 
     @staticmethod
     def expr(expr) -> str:
@@ -84,6 +102,14 @@ class _Latex:
         return f"${name_tex(name)}$"
 
     @staticmethod
+    def equation(lhs, rhs) -> str:
+        return f"$$\n{latex(lhs)} = {latex(rhs)}\n$$"
+
+    @staticmethod
+    def raw_name(name: str) -> str:
+        return name_tex(name)
+
+    @staticmethod
     def index(idx) -> str:
         return f"${idx.name if hasattr(idx, 'name') else idx}$"
 
@@ -91,14 +117,18 @@ class _Latex:
     def array(values) -> str:
         values = np.asarray(values, dtype=float)
         if values.ndim == 0:
-            return f"${_number(float(values))}$"
+            return _number(float(values))
         rows = values.reshape(1, -1) if values.ndim == 1 else values.reshape(values.shape[0], -1)
         body = r" \\ ".join(" & ".join(_number(float(v)) for v in row) for row in rows)
-        return f"$\\begin{{pmatrix}} {body} \\end{{pmatrix}}$"
+        return f"\\begin{{pmatrix}} {body} \\end{{pmatrix}}"
 
     @staticmethod
     def number(value: float) -> str:
         return f"${_number(value)}$"
+
+    @staticmethod
+    def entry(text_: str) -> str:
+        return f"${text_}$"
 
 
 _MATH = {"text": _Text, "markdown": _Latex}
@@ -138,8 +168,11 @@ def _step(step: StepCheck, math, network) -> dict:
         "latex": is_latex(claim.text),
         "derivative": math.derivative(claim.lhs),
         "claimed": math.expr(claim.rhs),
+        "equation": math.equation(claim.lhs, claim.rhs),
+        "right_equation": None if check.right is None else math.equation(claim.lhs, check.right),
         "verdict": str(check.verdict),
         "kind": check.verdict.name.lower(),
+        "qualified": check.verdict in (Verdict.ASSUMED, Verdict.DIAGONAL),
         "follows": step.follows,
         "right": None if check.right is None else math.expr(check.right),
         "assumption": None if check.assumption is None else _assumption(check, math, network),
@@ -162,6 +195,8 @@ def _cases(check: ClaimCheck, math) -> dict:
     cases, jacobian = check.cases, check.jacobian
     return {"output_index": math.index(cases.output_index), "input_index": math.index(cases.input_index),
             "equal": math.expr(cases.equal), "different": math.expr(cases.different),
+            "equal_when": math.entry(f"{cases.output_index.name} = {cases.input_index.name}"),
+            "differ_when": math.entry(f"{cases.output_index.name} {math.NOT_EQUAL} {cases.input_index.name}"),
             "jacobian": math.derivative(jacobian), "output": math.expr(jacobian.numerator),
             "variable": math.expr(jacobian.denominator)}
 
@@ -191,9 +226,10 @@ def _conflict(conflict, math) -> dict:
 
 
 def _example(example: Counterexample, claim: Claim, math) -> dict:
-    return {"sizes": ", ".join(f"{name} = {size}" for name, size in example.sizes.items()),
-            "values": [{"name": math.name(name), "value": math.array(value)} for name, value in example.values.items()],
-            "entry": ", ".join(f"{name} = {position + 1}" for name, position in example.entry.items()),
+    values = example.values.items()
+    return {"sizes": math.entry(", ".join(f"{name} = {size}" for name, size in example.sizes.items())),
+            "values": [{"name": math.raw_name(name), "value": math.array(value)} for name, value in values],
+            "entry": math.entry(", ".join(f"{name} = {position + 1}" for name, position in example.entry.items())),
             "claimed": math.number(example.claimed), "true": math.number(example.true)}
 
 
@@ -204,7 +240,7 @@ def _step_json(step: StepCheck, network) -> dict:
         "line": step.line.number,
         "claim": check.claim.text,
         "derivative": _Text.derivative(check.claim.lhs),
-        "claimed": text(check.claim.rhs),
+        "claimed": _Text.expr(check.claim.rhs),
         "verdict": str(check.verdict),
         "follows_from_previous": step.follows,
         "right": None if check.right is None else text(check.right),

@@ -4,7 +4,7 @@ r"""The LaTeX people write derivatives in, read into the spec syntax by derive's
 ``dE/dw[i,j] = -t[j]*(1-o[j])*o[i]``.  The subset: ``\frac``, partial derivatives written
 ``\frac{\partial U}{\partial X}`` (or with ``\delta`` or ``d``), ``\sum_k`` (its limits ignored;
 it sums the product that follows), ``\delta_{jk}``, ``e^{...}``, ``\exp``, ``\log``, ``\ln``,
-``\tanh``, ``\sqrt``, ``\cdot``, ``\times``, implicit multiplication, ``^`` powers, subscripts
+``\tanh``, ``\sqrt``, ``\cdot``, ``\times``, ``\div``, implicit multiplication, ``^`` powers, subscripts
 ``_{ij}`` / ``_{i,j}`` (one letter an index), ``x^{(1)}`` for the quantity x1, brackets, and
 the spacing commands.  Nothing is evaluated: the translation is text, which the spec reader
 then checks like any other.  A subscript is split into indices by the quantity's rank, so the
@@ -109,7 +109,7 @@ class _Reader:
                 self.take()
                 right = self.factor()
                 text, factors = f"{text}*{right.text}", factors + [right]
-            elif self.peek("/"):
+            elif self.peek("/", r"\div"):
                 self.take()
                 right = self.factor()
                 text, factors = f"{text}/{right.text}", factors + [right]
@@ -336,6 +336,9 @@ class _Reader:
         """The letters of a subscript: _j, _{ij}, _{i,j}, _{k=1} (a sum's lower limit)."""
         if not self.peek("{"):
             token = self.current()
+            if token is not None and token.text[0].isdigit():
+                self.fail_at(token, "derive reads index letters, not numbered entries such as t_1; "
+                                    "write the claim for every entry, t_j")
             if token is None or not token.text[0].isalpha():
                 self.fail_at(token, "a subscript is made of index letters")
             if len(token.text) > 1:  # _jt_j: a subscript without braces is one character, as in TeX
@@ -355,7 +358,7 @@ class _Reader:
                     if self.take() is None:
                         self.fail("'{' is never closed", start.column)
                 break
-            if re.fullmatch(r"[0-9]+", token.text):
+            if re.fullmatch(r"[0-9]+", token.text) or token.text[0].isdigit():
                 self.fail_at(token, "derive reads index letters, not numbered entries such as t_1; "
                                     "write the claim for every entry, t_j")
             if not re.fullmatch(r"[A-Za-z]+", token.text):
