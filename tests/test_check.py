@@ -194,6 +194,8 @@ def test_latex_and_spec_syntax_read_the_same(builtin, latex, spec):
     ("E = 1", "the left-hand side must be a derivative"),
     ("dE/dz[k]", "a claim is an equation"),
     ("dE/dt[k] = 1", "'t' is a target"),
+    ("dE/dz[k] = 1/log(1)", "the right-hand side divides by zero"),  # regression: it crashed the evaluator
+    ("dE/dz[k] = log(-1)", "not a real number"),                     # and so did this
 ])
 def test_a_claim_that_cannot_be_read_gets_one_line(builtin, claim, problem):
     with pytest.raises(InputError) as error:

@@ -135,4 +135,8 @@ def claim_from(network: Network, text: str, numerator: tuple[str, tuple], denomi
     index = dict(zip(free, order))
     lhs = Partial(*(quantity(name, [index[i] for i in indices]) for name, indices in (numerator, denominator)))
     rhs = rhs.xreplace({sp.Symbol(str(d)): d for d in network.dimensions})
+    if rhs.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+        raise ClaimError(text, "the right-hand side divides by zero")
+    if rhs.has(sp.I):
+        raise ClaimError(text, "the right-hand side is not a real number (the log of a negative number?)")
     return Claim(text.strip(), lhs, rhs, order, conflicts)
