@@ -20,7 +20,7 @@ from typing import Iterator
 import sympy as sp
 
 from ..model.indices import rename_bound, rename_free
-from ..model.network import Layer, Role
+from ..model.network import Layer, Role, ShownMistake
 from ..model.partials import Partial, indices_of, quantity, tensor_names
 from ..rules.steps import Step
 from .blocks import Block, BlockKey, BlockKind
@@ -29,17 +29,17 @@ from .cases import JacobianCases
 
 @dataclass(frozen=True)
 class Mistake:
-    """What a mistake in a layer's derivative gives for the gradient by the layer's input."""
+    """What a mistake in a layer's derivative gives for a gradient, as a document shows it."""
 
     model: str                 # the mistake model's name
     layer: Layer
     block: Block               # the layer's true derivative
     cases: JacobianCases
     variable: str              # the gradient it gets wrong: dE/d(variable)
-    jacobian: sp.Expr          # the layer's derivative as the mistake has it
-    wrong: sp.Expr             # and the gradient that follows from it
+    wrong: sp.Expr             # what the mistake gives for it
     right: sp.Expr
     indices: tuple
+    detail: dict = field(default_factory=dict, compare=False, hash=False)  # the model's own (Candidate.detail)
 
 
 @dataclass(frozen=True)
@@ -104,8 +104,10 @@ def diagonal_only(claimed: Claimed, base: Candidate) -> Iterator[Candidate]:
     engine = claimed.engine
     for block in engine.gradient_of(claimed.variable).blocks:
         if (cases := off_diagonal_cases(engine, block)) is not None:
-            wrong = shortcut(engine, block, diagonal_jacobian(cases), "diagonal_only")
-            yield Candidate(("diagonal_only",), claimed.gradient(wrong), {"block": block, "cases": cases})
+            jacobian = diagonal_jacobian(cases)
+            wrong = shortcut(engine, block, jacobian, "diagonal_only")
+            yield Candidate(("diagonal_only",), claimed.gradient(wrong),
+                            {"block": block, "cases": cases, "jacobian": jacobian})
 
 
 def ignored_path(claimed: Claimed, base: Candidate) -> Iterator[Candidate]:
@@ -210,19 +212,32 @@ def candidates(claimed: Claimed, right: sp.Expr) -> Iterator[Candidate]:
                     yield second
 
 
-# --- the tempting mistake a document shows ------------------------------------------------------
+# --- the tempting mistakes a document shows ------------------------------------------------------
+# for each model a document can show (the spec's [derive].mistakes): the gradient it gets wrong,
+# given a layer's derivative whose k != j entries are not 0
+SHOWN_FOR = {
+    ShownMistake.DIAGONAL_ONLY: (diagonal_only, lambda block: block.key.wrt),   # dE/dz, from do/dz cut
+    ShownMistake.DIVIDED: (divided, lambda block: block.layer.output),          # dE/do, as dE/dz / do/dz
+}
+
+
 def mistakes_for(engine, blocks) -> list[Mistake]:
-    """What keeping only the diagonal gives, for each layer derivative among ``blocks`` whose
-    k != j entries are not 0 and whose shortcut changes the gradient by the layer's input."""
+    """For each mistake the spec asks documents to show, what it gives where it changes a
+    gradient these blocks derive: the catalogue's own models, applied to that gradient."""
+    derived = {block.key for block in blocks}
     found = []
-    for block in blocks:
-        if (cases := off_diagonal_cases(engine, block)) is None:
-            continue
-        jacobian = diagonal_jacobian(cases)
-        variable = block.key.wrt
-        wrong = shortcut(engine, block, jacobian, "diagonal_only").gradient_of(variable)
-        right = engine.gradient_of(variable)
-        if wrong.result != right.result:
-            found.append(Mistake("diagonal_only", block.layer, block, cases, variable, jacobian, wrong.result,
-                                 right.result, right.indices))
+    for shown in engine.network.mistakes:
+        model, variable_of = SHOWN_FOR[shown]
+        for block in blocks:
+            if (cases := off_diagonal_cases(engine, block)) is None:
+                continue
+            variable = variable_of(block)
+            if BlockKey.gradient(variable) not in derived and variable != block.key.wrt:
+                continue
+            right = engine.gradient_of(variable)
+            claimed = Claimed(engine, variable, right.indices, frozenset(i.name for i in right.indices))
+            for candidate in model(claimed, Candidate((), right.result)):
+                if candidate.detail["block"] is block and candidate.expr != right.result:
+                    found.append(Mistake(shown.value, block.layer, block, cases, variable, candidate.expr,
+                                         right.result, right.indices, candidate.detail))
     return found

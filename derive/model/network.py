@@ -37,6 +37,13 @@ class Layout(StrEnum):
     NUMERATOR = "numerator"
 
 
+class ShownMistake(StrEnum):
+    """The mistake models a document can show (engine/mistakes.py), as a spec names them."""
+
+    DIAGONAL_ONLY = "diagonal_only"   # a Jacobian cut to its diagonal (the first seed question)
+    DIVIDED = "divided"               # dE/do by dividing dE/dz by do/dz (the second)
+
+
 class Reduction(StrEnum):
     MEAN = "mean"
     SUM = "sum"
@@ -99,6 +106,7 @@ class Network:
     layout: Layout = Layout.DENOMINATOR   # the spec's choice for matrix forms
     differential: bool = False            # documents also show dE = G : dW
     batch: Batch | None = None
+    mistakes: tuple[ShownMistake, ...] = (ShownMistake.DIAGONAL_ONLY,)  # shown in documents where they apply
 
     @property
     def equations(self) -> list[Layer]:

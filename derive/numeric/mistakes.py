@@ -39,6 +39,13 @@ def check_cases(block, cases: JacobianCases, point: Point) -> int:
 
 
 def check_mistake(engine, mistake: Mistake, point: Point) -> None:
+    """What the mistake gives, checked against what it is, the way its model says (below)."""
+    if not CHECKS[mistake.model](engine, mistake, point):
+        raise VerificationError(f"what the {mistake.model} mistake gives for dE/d{mistake.variable} "
+                                f"does not follow from its model")
+
+
+def _diagonal_only(engine, mistake: Mistake, point: Point) -> bool:
     """What the mistake changes is the chain rule through its layer with its Jacobian put in:
     wrong - right = sum_k dE/dU_k (J_mistake - J)_kj (every other path is the same in both)."""
     upstream = engine.gradient_of(mistake.layer.output)
@@ -47,12 +54,20 @@ def check_mistake(engine, mistake: Mistake, point: Point) -> None:
     # upstream's summation indices moved out of the way before its free ones take the names of own
     moved = rename_bound(upstream.result, taken, engine.naming.pool)
     upstream_value = rename_free(moved, dict(zip(upstream.indices, own)))
-    summand = upstream_value * (mistake.jacobian - mistake.block.result)
+    summand = upstream_value * (mistake.detail["jacobian"] - mistake.block.result)
     expected = point.evaluate(make_sum(summand, *[(i, 0, i.upper) for i in own]), mistake.indices)
     difference = point.evaluate(mistake.wrong - mistake.right, mistake.indices)
-    if not np.allclose(difference, expected, rtol=TOLERANCE, atol=TOLERANCE):
-        raise VerificationError(f"what the {mistake.model} mistake gives for dE/d{mistake.variable} "
-                                f"does not follow from its Jacobian")
+    return bool(np.allclose(difference, expected, rtol=TOLERANCE, atol=TOLERANCE))
+
+
+def _divided(engine, mistake: Mistake, point: Point) -> bool:
+    """The quotient of the two derivatives, each by finite differences of the forward pass."""
+    division = mistake.detail["divided"]
+    expected = point.evaluate(division["gradient"] / division["by"], mistake.indices)
+    return bool(np.allclose(point.evaluate(mistake.wrong, mistake.indices), expected, rtol=1e-6, atol=1e-6))
+
+
+CHECKS = {"diagonal_only": _diagonal_only, "divided": _divided}
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from ..engine.mistakes import Mistake
 from ..matrix import in_layout, matrix_form
 from ..model.indices import make_sum, replace_indices
 from ..model.network import Layer, Layout, Network, Role
-from ..model.partials import Partial
+from ..model.partials import Partial, indices_of
 from ..model.primitives import PRIMITIVES, Primitive
 from ..model.primitives import of as primitive_of
 from ..numeric.mistakes import Counterexample
@@ -299,12 +299,26 @@ def _mistake(mistake: Mistake, example: Counterexample | None, numbers: dict) ->
         "wrong": latex(mistake.wrong),
         "right": latex(mistake.right),
         "right_number": numbers.get(BlockKey.gradient(mistake.variable)),
+        "divided": _division(mistake),
         "example": None if example is None or not _shown_as_numbers(example) else {
             "sizes": _size_settings([example.sizes]),
             "values": [{"name": name_tex(name), "tex": _numbers_tex(value)} for name, value in example.values.items()],
             "variable": name_tex(mistake.variable),
             "right": _numbers_tex(example.right), "wrong": _numbers_tex(example.wrong)},
     }
+
+
+def _division(mistake: Mistake) -> dict | None:
+    """For the divided mistake: the two derivatives divided, and the sum the chain rule has."""
+    if "divided" not in mistake.detail:
+        return None
+    division, block = mistake.detail["divided"], mistake.block
+    output = block.lhs.numerator
+    chain = make_sum(Partial(division["gradient"].numerator, output) * block.lhs,
+                     *[(i, 0, i.upper) for i in indices_of(output)])
+    return {"gradient": latex(division["gradient"]), "by": latex(division["by"]),
+            "by_value": latex(division["by_value"]), "chain": latex(chain),
+            "quantity": latex(division["by"].numerator), "through": latex(division["gradient"].denominator)}
 
 
 def _shown_as_numbers(example: Counterexample) -> bool:

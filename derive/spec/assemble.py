@@ -9,7 +9,7 @@ import sympy as sp
 from ..errors import InputError, quote
 from ..limits import MAX_LAYERS, MAX_RANK
 from ..model.indices import NamePool, make_index
-from ..model.network import Batch, Layer, Layout, Network, Reduction, Role, Targets, Tensor, is_one_of
+from ..model.network import Batch, Layer, Layout, Network, Reduction, Role, ShownMistake, Targets, Tensor, is_one_of
 from .equations import Equation, index_uses, rank_uses, to_sympy
 
 DIMENSION_NAMES = NamePool("mndhce", stem="N")
@@ -50,6 +50,7 @@ class NetworkSource:
     layout: Layout = Layout.DENOMINATOR
     differential: bool = False
     batch: Batch | None = None
+    mistakes: tuple[ShownMistake, ...] = (ShownMistake.DIAGONAL_ONLY,)
 
 
 class _Classes:
@@ -111,7 +112,7 @@ def build_network(source: NetworkSource) -> Network:
     tensors = _tensors(source, layers, classes, dims, ranks)
     network = Network(source.title, tuple(built[:-1]), built[-1], tensors, source.target,
                       Targets(source.targets), tuple(source.wrt), source.slug, source.layout,
-                      source.differential, source.batch)
+                      source.differential, source.batch, source.mistakes)
     for name in network.wrt:
         if name not in network.differentiable():
             raise NetworkError(f"{source.where}[derive].wrt".lstrip(),

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..errors import SpecError, quote
 from ..limits import MAX_NAME_LENGTH, MAX_SPEC_BYTES
-from ..model.network import Batch, Layout, Network, Reduction, Targets, is_one_of
+from ..model.network import Batch, Layout, Network, Reduction, ShownMistake, Targets, is_one_of
 from .assemble import LayerSource, NetworkError, NetworkSource, build_network
 from .equations import NAME, RESERVED, EquationError, parse_equation
 from .library import LAYERS, LOSSES, WEIGHT_LAYOUTS, layer_equation, loss_equation
@@ -57,7 +57,7 @@ def _source(data: dict, origin: str, slug: str) -> NetworkSource:
         raise SpecError(f"{origin}: missing table [loss]")
     loss, target, targets = _loss(data["loss"], origin)
     derive = data.get("derive", {})
-    _only(derive, {"wrt", "layout", "differential"}, "[derive]", origin)
+    _only(derive, {"wrt", "layout", "differential", "mistakes"}, "[derive]", origin)
     layout = derive.get("layout", "denominator")
     if not is_one_of(layout, Layout):
         raise SpecError(f"{origin}: [derive] field 'layout': unknown layout {quote(str(layout))} "
@@ -65,6 +65,10 @@ def _source(data: dict, origin: str, slug: str) -> NetworkSource:
     differential = derive.get("differential", False)
     if not isinstance(differential, bool):
         raise SpecError(f"{origin}: [derive] field 'differential': expected true or false")
+    mistakes = derive.get("mistakes", [ShownMistake.DIAGONAL_ONLY.value])
+    if not isinstance(mistakes, list) or not all(isinstance(m, str) and is_one_of(m, ShownMistake) for m in mistakes):
+        raise SpecError(f"{origin}: [derive] field 'mistakes': expected a list of mistake models to show, "
+                        f"some of {', '.join(ShownMistake)}")
     wrt = derive.get("wrt", [])
     if not isinstance(wrt, list) or not all(isinstance(w, str) for w in wrt):
         raise SpecError(f"{origin}: [derive] field 'wrt': expected a list of names")
@@ -78,7 +82,8 @@ def _source(data: dict, origin: str, slug: str) -> NetworkSource:
     if not isinstance(title, str) or not TITLE.match(title):
         raise SpecError(f"{origin}: field 'title': expected one line of printable ASCII, up to 120 characters")
     return NetworkSource(title, layers, loss, target, targets, wrt, dimensions, constants, slug,
-                         layout=Layout(layout), differential=differential, batch=_batch(data, origin))
+                         layout=Layout(layout), differential=differential, batch=_batch(data, origin),
+                         mistakes=tuple(ShownMistake(m) for m in dict.fromkeys(mistakes)))
 
 
 def _batch(data: dict, origin: str) -> Batch | None:
