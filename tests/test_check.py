@@ -70,6 +70,13 @@ def test_right_answers_are_accepted_in_every_form(builtin, claim):
     ("temperature-softmax", "dE/dz[j] = (o[j] - t[j])/T"),
     ("batch-mean", "dE/dw[i,j] = sum(s, y[s,i]*(o[s,j] - t[s,j]))/B"),
     ("log-softmax-nll", "dE/dz[j] = exp(z[j])/sum(k, exp(z[k])) - t[j]"),
+    ("two-layer-tanh", r"\frac{\partial E}{\partial z^{(1)}_j} = (1 - (a^{(1)}_j)^2) \sum_k w^{(2)}_{jk} (o_k - t_k)"),
+    ("two-layer-tanh", r"\frac{\partial a^{(1)}_j}{\partial z^{(1)}_j} = 1 - \tanh^2(z^{(1)}_j)"),
+    ("sigmoid-binary-cross-entropy", r"\frac{\partial o_j}{\partial z_j} = \sigma(z_j)(1-\sigma(z_j))"),
+    ("softmax-cross-entropy", r"\frac{\mathrm{d}E}{\mathrm{d}z_k} = \left[o_k - t_k\right] \,."),
+    ("softmax-cross-entropy",
+     r"\dfrac{\partial o_j}{\partial z_k} = \frac{\exp\left(z_j\right)}{\sum_{l=1}^{n} e^{z_l}}"
+     r"\left(\delta_{jk} - o_k\right)"),
 ])
 def test_right_answers_on_other_networks(spec, claim):
     assert example(spec).check(claim).verdict == Verdict.RIGHT
@@ -182,6 +189,7 @@ def test_latex_and_spec_syntax_read_the_same(builtin, latex, spec):
 
 @pytest.mark.parametrize("claim, problem", [
     (r"\frac{\partial E}{\partial q_j} = 1", "'q' is not a quantity of this network"),
+    (r"\frac{\partial E}{\partial W_{ij}} = y_i", "'W' is not a quantity of this network; did you mean 'w'?"),
     (r"\frac{\partial E}{\partial z_k} = t_1", "not numbered entries such as t_1"),
     (r"\frac{\partial E}{\partial z_k} = (o_k", "'(' is never closed at column 35"),
     (r"\frac{\partial E}{\partial z_k} = \foo o_k", "'\\foo' is not part of the LaTeX derive reads at column 35"),

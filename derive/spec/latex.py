@@ -24,7 +24,7 @@ _SPACING = {r"\,", r"\;", r"\:", r"\!", r"\ ", r"\quad", r"\qquad", "&", r"\left
             r"\big", r"\Big", r"\bigg", r"\Bigg", r"\bigl", r"\bigr", r"\Bigl", r"\Bigr", r"\limits"}
 _OPEN = {"(": ")", "[": "]", r"\{": r"\}", r"\lbrack": r"\rbrack", r"\langle": r"\rangle"}
 _TIMES = {"*", r"\cdot", r"\times", r"\ast"}
-_FUNCTIONS = {p.name: p.name for p in PRIMITIVES} | {"ln": "log"}
+_FUNCTIONS = {p.name: p.name for p in PRIMITIVES} | {"ln": "log", "sigma": "sigmoid"}  # sigma, unless a quantity
 _PARTIAL = {r"\partial", r"\delta", "d", r"\mathrm"}
 _GREEK = {"alpha", "beta", "gamma", "epsilon", "varepsilon", "eta", "theta", "lambda", "mu", "nu", "rho", "sigma",
           "tau", "phi", "psi", "omega", "Omega", "Sigma"}
@@ -61,6 +61,8 @@ class _Reader:
         self.network, self.text = network, text
         self.tokens = [_Token(m.group(), m.start()) for m in _TOKEN.finditer(text)
                        if m.group() not in _SPACING]
+        while self.tokens and self.tokens[-1].text in (".", ",", ";"):  # the full stop after displayed math
+            self.tokens.pop()
         self.at = 0
 
     # --- the statement -----------------------------------------------------------------------
@@ -127,7 +129,7 @@ class _Reader:
         t = token.text
         return t in _OPEN or t == "{" or t.startswith("\\left") or t[0].isalnum() or \
             t in (r"\frac", r"\dfrac", r"\tfrac", r"\sum", r"\delta", r"\exp", r"\log", r"\ln", r"\tanh", r"\sqrt",
-                  r"\mathrm", r"\operatorname", r"\text", r"\boxed", r"\partial") or t[1:] in _GREEK
+                  r"\mathrm", r"\operatorname", r"\text", r"\boxed", r"\partial", r"\sigma") or t[1:] in _GREEK
 
     def factor(self) -> _Piece:
         base = self.primary()
@@ -155,7 +157,8 @@ class _Reader:
         if t == r"\boxed":
             self.take()
             return self.group()
-        if t in (r"\exp", r"\log", r"\ln", r"\tanh", r"\sqrt", r"\operatorname", r"\mathrm"):
+        if t in (r"\exp", r"\log", r"\ln", r"\tanh", r"\sqrt", r"\operatorname", r"\mathrm") or \
+                (t == r"\sigma" and "sigma" not in self.network.tensors):
             return self.function()
         if re.fullmatch(r"[0-9]+(\.[0-9]+)?", t):
             self.take()
@@ -289,9 +292,13 @@ class _Reader:
             self.fail("unknown function (derive reads " + ", ".join(sorted(_FUNCTIONS)) + ")", token.column)
         if name == "sqrt":
             return _Piece(f"sqrt({self.group().text})")
-        if self.peek(r"\sum"):
-            return _Piece(f"{name}({self.sum().text})")
-        return _Piece(f"{name}({self.factor().text})")
+        power = None
+        if self.peek("^"):  # \tanh^2(x) = (\tanh x)^2
+            self.take()
+            power = self.group_or_token().text
+        argument = self.sum().text if self.peek(r"\sum") else self.factor().text
+        applied = f"{name}({argument})"
+        return _Piece(applied if power is None else f"({applied})**({power})")
 
     def word(self, single: bool = False) -> _Piece:
         """A quantity (o_j, w_{ij}, x^{(1)}), a function written as a word (log o_j), or letters
@@ -315,7 +322,9 @@ class _Reader:
             letters = self.subscript_letters()
         word = self.layer_superscript(word) or word  # x_j^{(1)}
         if word not in tensors and not any(str(d) == word for d in self.network.dimensions):
-            self.fail_at(token, f"'{word}' is not a quantity of this network (its quantities: {', '.join(tensors)})")
+            near = [name for name in tensors if name.lower() == word.lower()]
+            hint = f"; did you mean '{near[0]}'?" if near else f" (its quantities: {', '.join(tensors)})"
+            self.fail_at(token, f"'{word}' is not a quantity of this network{hint}")
         indices = self.split_indices(word, letters, token)
         return _Piece(_indexed(word, indices))
 
