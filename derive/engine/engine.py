@@ -16,6 +16,7 @@ from .chain import chain_rule
 from .local import local_derivative
 from .mistakes import Mistake, mistakes_for
 from .naming import IndexNaming
+from .worked import WorkedExample, worked_example
 from .write_out import written_out
 
 
@@ -34,6 +35,7 @@ class Engine:
         self.written_sizes: dict[str, int] = {}  # and its size, worked out before writing it
         self._cases: dict[BlockKey, JacobianCases | None] = {}
         self._mistakes: dict[tuple[str, ...], list[Mistake]] = {}
+        self._worked: dict[tuple[str, ...], WorkedExample | None] = {}
         self.shortcuts: dict = {}  # the network derived with one derivative replaced (mistakes.py)
         self._gradients: dict[str, Gradient] = {}
         self.naming = IndexNaming(network)
@@ -71,6 +73,13 @@ class Engine:
         if key not in self._mistakes:
             self._mistakes[key] = mistakes_for(self, self.blocks_for(names))
         return self._mistakes[key]
+
+    def worked_example(self, names) -> WorkedExample | None:
+        """The chain rule through a non-diagonal layer written out at n = 2 (worked.py), once."""
+        key = tuple(names)
+        if key not in self._worked:
+            self._worked[key] = worked_example(self, self.blocks_for(names))
+        return self._worked[key]
 
     def blocks_for(self, names) -> list[Block]:
         """Every block the gradients of ``names`` rest on, each once, in the form documents show."""

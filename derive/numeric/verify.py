@@ -18,6 +18,7 @@ from ..model.partials import Partial
 from .matrix import evaluate_matrix
 from .mistakes import check_cases, check_mistake, counterexample
 from .points import FD_STEP, SAMPLED, Point, points
+from .worked import WorkedChecked, check_worked
 
 STEP_TOLERANCE = 1e-9       # one line against the line before it
 FD_TOLERANCE = 1e-6         # against finite differences: absolute ...
@@ -36,6 +37,7 @@ class Report:
     cases_checked: int = 0                 # layers' derivatives whose k = j / k != j cases were checked
     mistakes: tuple = ()                   # (Mistake, Counterexample | None): shortcuts shown, checked
     recursion: tuple = ()                  # (name, matrix node): the backward recursion's lines, checked
+    worked: WorkedChecked | None = None    # the worked example's numbers, where there is one
     tolerance: float = FD_TOLERANCE
     relative_tolerance: float = FD_RELATIVE
     step_tolerance: float = STEP_TOLERANCE
@@ -116,6 +118,7 @@ def prepare(engine: Engine, names: list[str]) -> None:
     """Work the checks share with a document (the cases, the mistakes shown, the matrix forms), done before
     the two go their own ways (verified in a child process while the document is rendered)."""
     engine.mistakes(names)
+    engine.worked_example(names)
     for block in engine.blocks_for(names):
         engine.jacobian_cases(block)
     for name in gradients_needed(engine.network, names):
@@ -141,6 +144,7 @@ class StepsChecked:
     compared: int
     cases: int
     mistakes: tuple
+    worked: WorkedChecked | None = None
 
 
 @dataclass(frozen=True)
@@ -168,8 +172,10 @@ def check_steps(engine: Engine, names: list[str], at: list[Point] | None = None)
             for mistake in mistakes:
                 check_mistake(engine, mistake, point)
         shown = tuple((mistake, counterexample(mistake, at)) for mistake in mistakes)
+        worked = engine.worked_example(names)
+        worked_checked = None if worked is None else check_worked(engine, worked)
     return StepsChecked(tuple({str(d): v for d, v in p.sizes.items()} for p in at),
-                        sum(len(b.steps) for b in blocks), compared, len(with_cases), shown)
+                        sum(len(b.steps) for b in blocks), compared, len(with_cases), shown, worked_checked)
 
 
 def check_matrices(engine: Engine, names: list[str], at: list[Point] | None = None) -> MatricesChecked:
@@ -193,4 +199,5 @@ def check_matrices(engine: Engine, names: list[str], at: list[Point] | None = No
 
 def combined(names: list[str], steps: StepsChecked, matrices: MatricesChecked) -> Report:
     return Report(steps.sizes, steps.steps, steps.compared, tuple(names), matrix_forms=matrices.forms,
-                  cases_checked=steps.cases, recursion=matrices.recursion, mistakes=steps.mistakes)
+                  cases_checked=steps.cases, recursion=matrices.recursion, mistakes=steps.mistakes,
+                  worked=steps.worked)

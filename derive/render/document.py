@@ -16,6 +16,7 @@ import sympy as sp
 from ..engine import Block, BlockKey, Engine, Gradient
 from ..engine.cases import JacobianCases
 from ..engine.mistakes import Mistake
+from ..engine.worked import WorkedExample
 from ..matrix import in_layout, matrix_form
 from ..model.indices import make_sum, replace_indices
 from ..model.network import Layer, Layout, Network, Role
@@ -24,6 +25,7 @@ from ..model.primitives import PRIMITIVES, Primitive
 from ..model.primitives import of as primitive_of
 from ..numeric.mistakes import Counterexample
 from ..numeric.verify import Report
+from ..numeric.worked import WorkedChecked
 from ..rules.catalogue import NORMALIZED_TARGETS
 from ..printing import latex, latex_inline, matrix_latex, matrix_name_tex, name_tex
 from ..printing.names import error_tex
@@ -98,6 +100,8 @@ def page(engine: Engine, names: list[str], layout: Layout, presentation: Present
         "log_sum_exp": _log_sum_exp(network),
         "blocks": [_block(block, numbers, n, engine.jacobian_cases(block))
                    for n, block in enumerate(blocks, start=1)],
+        "worked": _worked(engine.worked_example(names), numbers, network.targets)
+        if "steps" in presentation.show else None,
         "results": [_result(gradient, numbers) for gradient in gradients],
         "matrix": _matrix_forms(engine, gradients, layout),
         "batch": _batch(network),
@@ -116,7 +120,10 @@ def checked(unchecked: Page, report: Report) -> dict:
     matrix["recursion"] = _recursion(unchecked.network, report.recursion) if denominator else []
     shown = " ".join(row["tex"] or "" for row in [*matrix["rows"], *matrix["forward"], *matrix["recursion"]])
     matrix["symbols"] = [(symbol, meaning) for symbol, meaning, used in _MATRIX_SYMBOLS if used(shown)]
-    return {**context, "matrix": matrix, "mistakes": mistakes, "verification": _verification(report, len(mistakes))}
+    worked = context["worked"] and {**context["worked"],
+                                    "numbers": _worked_numbers(unchecked.network, context["worked"], report.worked)}
+    return {**context, "matrix": matrix, "mistakes": mistakes, "worked": worked,
+            "verification": _verification(report, len(mistakes))}
 
 
 def _graph(network: Network, names: list[str]) -> dict:
@@ -319,6 +326,55 @@ def _division(mistake: Mistake) -> dict | None:
     return {"gradient": latex(division["gradient"]), "by": latex(division["by"]),
             "by_value": latex(division["by_value"]), "chain": latex(chain),
             "quantity": latex(division["by"].numerator), "through": latex(division["gradient"].denominator)}
+
+
+def _worked(worked: WorkedExample | None, numbers: dict, targets) -> dict | None:
+    """The worked example's lines, each with its reason's detail as TeX."""
+    if worked is None:
+        return None
+    shown = {d: size for d, size in worked.sizes.items() if size > 1}
+    detail = {
+        "worked_chain_rule": lambda d: {"through": [latex(q) for q in d["through"]], "variable": latex(d["variable"])},
+        "worked_substitute": lambda d: {"numbers": [numbers[key] for key in d["blocks"] if key in numbers]},
+        "worked_multiply_out": lambda d: {},
+        "worked_collect": lambda d: {"factors": [latex(f) for f in d["factors"]]},
+        "worked_normalized_targets": lambda d: {"sum": latex(d["sum"]), "kind": str(targets)},
+        "worked_index_form": lambda d: {"number": numbers[d["block"]], "position": _position(worked)},
+    }
+    return {
+        "layer": worked.layer.kind.replace("_", " "),
+        "size": ", ".join(f"{latex(d)} = {size}" for d, size in shown.items()),
+        "others": ", ".join(f"{latex(d)} = 1" for d, size in worked.sizes.items() if size == 1),
+        "variable": latex(worked.lhs.denominator),
+        "variable_name": worked.block.key.wrt,
+        "equations": [f"{latex(lhs)} &= {latex(rhs)}" for lhs, rhs in worked.equations],
+        "lhs": latex(worked.lhs), "lhs_inline": latex_inline(worked.lhs),
+        "steps": [{"tex": latex(step.expr), "rule": step.rule, "detail": detail[step.rule](step.detail)}
+                  for step in worked.steps],
+        "number": numbers[worked.block.key], "position": _position(worked),
+        "ends_at_index_form": worked.steps[-1].rule != "worked_index_form",
+    }
+
+
+def _position(worked: WorkedExample) -> str:
+    return ", ".join(f"{latex(i)} = {p + 1}" for i, p in worked.position.items())
+
+
+def _worked_numbers(network: Network, worked: dict, checked: WorkedChecked | None) -> dict | None:
+    """The entries' values at the point the example was checked at, those given (the variable's,
+    the targets, the constants) apart from those computed from them, and every line's value."""
+    if checked is None:
+        return None
+    def name_of(entry) -> str:
+        return str(entry.base.label) if isinstance(entry, sp.Indexed) else str(entry)
+    order = [worked["variable_name"], *(t.name for t in network.tensors.values() if t.role == Role.TARGET),
+             *(t.name for t in network.tensors.values() if t.role == Role.CONSTANT)]
+    given = sorted((item for item in checked.values if name_of(item[0]) in order),
+                   key=lambda item: (order.index(name_of(item[0])), sp.default_sort_key(item[0])))
+    computed = [item for item in checked.values if name_of(item[0]) not in order]
+    return {"given": [f"{latex(e)} = {_numbers_tex(v)}" for e, v in given],
+            "computed": [f"{latex(e)} = {_numbers_tex(v)}" for e, v in computed],
+            "value": _numbers_tex(checked.value)}
 
 
 def _shown_as_numbers(example: Counterexample) -> bool:
