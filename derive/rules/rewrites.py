@@ -183,8 +183,11 @@ def _factor_counter(expr) -> tuple[Counter, dict]:
 
 
 def _fold_layer(node, layer: Layer):
-    """The node with every instance of the layer's definition replaced by its output, or None."""
-    if not layer.indices or isinstance(layer.rhs, (sp.Indexed, sp.Symbol)):
+    """The node with every instance of the layer's definition replaced by its output, or None.
+
+    A definition's factors of numbers and sizes need not be there: with mu = sum_k z_k / n,
+    sum_k z_k is n mu (a scalar statistic is named back in a sum as well as in a mean)."""
+    if isinstance(layer.rhs, (sp.Indexed, sp.Symbol)):
         return None
     counts, originals = _factor_counter(node)
     if not all(sp.S(power).is_Number for power in counts.values()):
@@ -195,14 +198,18 @@ def _fold_layer(node, layer: Layer):
     for values in itertools.product(*choices):
         definition = layer.rhs.xreplace(dict(zip(layer.indices, values)))
         wanted, _ = _factor_counter(definition)
-        output = sp.IndexedBase(layer.output)[values]
+        core = {base: power for base, power in wanted.items() if not _is_size(base)}
+        if not core:
+            continue
+        output = sp.IndexedBase(layer.output)[values] if values else sp.Symbol(layer.output)
         for sign in (1, -1):  # o_j (the definition itself), then 1/o_j (its reciprocal)
             if any(not sp.S(power).is_Number or abs(counts.get(base, 0)) > MAX_EXPONENT * abs(power)
                    for base, power in wanted.items()):
                 continue  # x^T, or x^(p-1) of x^p with a tiny p (o^(1/p - 1)): leave such powers alone
-            while all(_covers(counts.get(base, 0), sign * power) for base, power in wanted.items()):
+            while all(_covers(counts.get(base, 0), sign * power) for base, power in core.items()):
                 for base, power in wanted.items():
                     counts[base] -= sign * power
+                    originals.setdefault(base, base)
                 originals.setdefault(output, output)
                 counts[output] += sign
                 if (output, definition) not in instances:
@@ -210,6 +217,11 @@ def _fold_layer(node, layer: Layer):
     if not instances:
         return None
     return sp.Mul(*[originals[base] ** power for base, power in counts.items() if power != 0]), instances
+
+
+def _is_size(factor) -> bool:
+    """A number, or an index range's size (the n of a mean)."""
+    return factor.is_number or (isinstance(factor, sp.Symbol) and factor.is_integer and factor.is_positive)
 
 
 def _covers(available, needed) -> bool:

@@ -92,6 +92,11 @@ def build_network(source: NetworkSource) -> Network:
         ranks = _check_ranks(layers)
     classes = _index_classes(layers)
     dims = _dimension_symbols(source, layers, classes, ranks, per_sample)
+    sizes = _sizes(source)
+    for name in sizes:
+        if ranks.get(name, 0) > 0 or name in {layer.equation.output for layer in layers} or name == source.target:
+            raise NetworkError("[dimensions]", f"the index range '{name}' is also a quantity of the network; "
+                                               f"name it with a letter of its own")
 
     built = []
     for number, layer in enumerate(layers):
@@ -104,9 +109,8 @@ def build_network(source: NetworkSource) -> Network:
         if rhs.has(sp.I):
             raise NetworkError(layer.where, f"{quote(layer.equation.text)} is not real (its numbers give an "
                                             f"imaginary part, as log(-1) or (-1)**0.5 do)")
-        if source.batch is not None:  # the B in E = sum(s, ...)/B is the batch size itself
-            batch_dim = next(d for d in dims.values() if d.name == source.batch.size)
-            rhs = rhs.xreplace({sp.Symbol(source.batch.size): batch_dim})
+        # the B in E = sum(s, ...)/B is the batch size itself, the n in sum(k, z[k])/n the range of k
+        rhs = rhs.xreplace({sp.Symbol(d.name): d for d in dims.values() if d.name in sizes})
         built.append(Layer(layer.kind, layer.equation.output, indices, rhs, layer.where))
 
     tensors = _tensors(source, layers, classes, dims, ranks)
@@ -237,6 +241,13 @@ def _dimension_symbols(source, layers, classes, ranks, per_sample=frozenset()) -
     return dims
 
 
+def _sizes(source) -> set[str]:
+    """The names of index ranges the spec declares (the batch size, [dimensions]): in an
+    equation, such a name is that size (sum(k, z[k])/n is a mean), not a constant."""
+    declared = {dim for names in source.dimensions.values() for dim in names}
+    return declared | ({source.batch.size} if source.batch is not None else set())
+
+
 def _roles(source, layers, ranks) -> dict[str, str]:
     """What each name is: loss, intermediate, target, parameter, constant or the input."""
     outputs = {layer.equation.output for layer in layers}
@@ -245,8 +256,8 @@ def _roles(source, layers, ranks) -> dict[str, str]:
     roles: dict[str, str] = {}
     for layer in layers:
         for name, rank in rank_uses(layer.equation):
-            if name in roles or (source.batch is not None and name == source.batch.size):
-                continue  # the batch size B is a dimension, not a quantity
+            if name in roles or name in _sizes(source):
+                continue  # the batch size B, or a size [dimensions] names: a dimension, not a quantity
             if name == source.loss.equation.output:
                 roles[name] = Role.LOSS
             elif name in outputs:

@@ -1,0 +1,50 @@
+"""Scalar intermediates as layers of their own (a mean, a variance), the way a person writes a
+layer norm in short equations; a size named in [dimensions] is that size inside an equation."""
+import numpy as np
+import pytest
+
+from derive import Derivation
+from derive.numeric.points import points
+from derive.printing import text
+
+LAYER_NORM = {
+    "layers": [{"type": "affine", "input": "x", "output": "z", "weight": "w", "bias": "b"},
+               {"type": "custom", "name": "mean", "define": "mu = sum(k, z[k])/n"},
+               {"type": "custom", "name": "variance", "define": "v = sum(k, (z[k] - mu)**2)/n"},
+               {"type": "custom", "name": "normalise", "define": "h[j] = (z[j] - mu)/sqrt(v + eps)"}],
+    "loss": {"type": "mse", "input": "h", "target": "t"},
+    "dimensions": {"z": ["n"]}}
+
+
+def test_a_layer_norm_in_short_equations_is_derived_and_verified():
+    """Regression: the n of the mean was taken for a constant with a random value, so counting
+    the terms of sum(k, 1) = n disagreed with it (verification failed on dv/dmu)."""
+    derivation = Derivation.from_dict(LAYER_NORM)
+    report = derivation.verify(["z", "w", "x"])
+    assert report.gradients_checked == ("z", "w", "x")
+    assert derivation.network.tensors.get("n") is None  # a size, not a quantity
+
+
+def test_the_mean_is_named_back_in_a_sum():
+    """sum_k z_k = n mu: the term 2 mu n - 2 sum_k z_k of dv/dmu is 0 and leaves the result."""
+    derivation = Derivation.from_dict(LAYER_NORM)
+    dv_dmu = next(b for b in derivation.engine.blocks_for(["z"]) if text(b.lhs) == "d(v)/d(mu)")
+    assert text(dv_dmu.result) == "0"
+    result = text(derivation.gradient("z").result)
+    assert "2*mu*n" not in result and "sum(k, z[k])" not in result
+
+
+def test_the_gradient_matches_the_layer_norm_backward_pass_by_hand():
+    derivation = Derivation.from_dict(LAYER_NORM)
+    point = points(derivation.network)[1]
+    g = point.values["h"] - point.values["t"]
+    h, v, eps = point.values["h"], point.values["v"], point.values["eps"]
+    by_hand = (g - g.mean() - h * (g * h).mean()) / np.sqrt(v + eps)  # the usual layer-norm backward
+    assert np.allclose(point.evaluate(derivation.gradient("z").result, derivation.gradient("z").indices), by_hand)
+
+
+def test_a_size_that_is_also_a_quantity_is_refused():
+    spec = {**LAYER_NORM, "dimensions": {"z": ["n"], "h": ["n"]},
+            "layers": LAYER_NORM["layers"][:1] + [{"type": "custom", "name": "scale", "define": "h[j] = n[j]*z[j]"}]}
+    with pytest.raises(Exception, match="the index range 'n' is also a quantity"):
+        Derivation.from_dict(spec)
