@@ -24,7 +24,7 @@ def test_fold_names_back_a_layer_it_has_never_seen():
     })
     local = derivation.engine.local_block(derivation.network.defining("s"), "x")
     assert "fold_definition" in [step.rule for step in local.steps]
-    assert text(local.result) == "(2*x[j]*delta(j,k) - 2*s[j]*x[k])/sum(l, x[l]**2)"
+    assert text(local.result) == "2*(x[j]*delta(j,k) - s[j]*x[k])/sum(l, x[l]**2)"
     derivation.verify()
 
 

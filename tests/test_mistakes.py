@@ -37,7 +37,7 @@ def test_an_elementwise_layer_is_diagonal(derivation_of):
 def test_cases_of_a_layer_they_were_not_written_for_are_checked_and_shown():
     derivation = Derivation.from_dict(NORMALISED)
     cases = cases_of(derivation, "h", "z")
-    assert not cases.diagonal and text(cases.different) == "-h[j]*z[k]/sum(l, z[l]**2)"  # = -z_j z_k / |z|^3
+    assert not cases.diagonal and text(cases.different) == "-h[j]*h[k]/sqrt(sum(l, z[l]**2))"  # = -z_j z_k / |z|^3
     report = derivation.verify()
     assert report.cases_checked >= 2
     assert "it is $" in derivation.markdown() and "not $0$" in derivation.markdown()

@@ -177,3 +177,22 @@ def test_powers_of_one_base_combine_with_a_symbolic_exponent():
     derivation = Derivation.from_dict({"layers": [layer], "loss": {"type": "mse", "input": "o", "target": "t"}})
     assert "(x[j]**2 + 1)**(g - 1)" in text(derivation.gradient("x").result)
     derivation.verify()
+
+
+def test_a_number_common_to_a_bracket_stands_in_front_of_it():
+    """Regression (#9): (2 z_j - 2 mu)/n stayed so, and its 2 met the 1/2 of another result
+    only above and below the line."""
+    mu = sp.Symbol("mu")
+    assert apply("common_number", (2 * x[j] - 2 * mu) / n) == sp.Mul(2, x[j] - mu, 1 / n)
+    assert apply("common_number", 2 * x[j] - 2 * mu) == 2 * x[j] - 2 * mu  # SymPy would multiply it in again
+    assert apply("common_number", (2 * x[j] - 3 * mu) / n) == (2 * x[j] - 3 * mu) / n
+
+
+def test_a_scalar_statistic_is_named_back_in_a_sum_and_a_square_root_in_a_reciprocal():
+    mu, v = sp.Symbol("mu"), sp.Symbol("v")
+    mean = Layer("custom", "mu", (), summation(x[k], k) / n, "layer 2")
+    assert apply("fold_definition", 2 * mu * n - 2 * summation(x[k], k), definitions=(mean,)) == 0
+    norm = Layer("custom", "h", (j,), (x[j] - mu) / sp.sqrt(v), "layer 3")
+    h = sp.IndexedBase("h")
+    assert apply("fold_definition", (x[j] - mu) / v, definitions=(norm,)) == h[j] / sp.sqrt(v)
+    assert apply("fold_definition", (x[j] - mu) * v, definitions=(norm,)) == (x[j] - mu) * v  # not v^(1/2) v^(1/2)

@@ -48,3 +48,11 @@ def test_a_size_that_is_also_a_quantity_is_refused():
             "layers": LAYER_NORM["layers"][:1] + [{"type": "custom", "name": "scale", "define": "h[j] = n[j]*z[j]"}]}
     with pytest.raises(Exception, match="the index range 'n' is also a quantity"):
         Derivation.from_dict(spec)
+
+
+def test_the_layer_norm_gradient_reads_as_a_person_writes_it():
+    """(1/sigma)(g_j - mean(g) - h_j mean(g h)) with g = h - t: the 2 of the variance cancels
+    (common_number) and (z_j - mu)/(eps + v) is named h_j/sqrt(eps + v) after write-out."""
+    result = text(Derivation.from_dict(LAYER_NORM).gradient("z").result)
+    assert result == ("(h[j] - t[j])/sqrt(eps + v) - h[j]*sum(k, h[k]*(h[k] - t[k]))/(n*sqrt(eps + v))"
+                      " - sum(k, h[k] - t[k])/(n*sqrt(eps + v))")

@@ -8,8 +8,9 @@ from ..errors import LimitReached
 from ..limits import MAX_EXPRESSION_SIZE
 from ..model.indices import index_names, reletter_bound, rename_free
 from ..model.partials import Partial, indices_of, name_of
-from ..rules.catalogue import SUBSTITUTE_DERIVED
+from ..rules.catalogue import AFTER_WRITE_OUT, SUBSTITUTE_DERIVED
 from ..rules.rewrites import rewrite
+from ..rules.steps import simplify
 from .blocks import Block, BlockKey
 
 
@@ -28,7 +29,9 @@ def written_out(engine, block: Block) -> Block | None:
     expanded = reletter_bound(_expand(engine, block.result, taken), set(), engine.naming.natural_pool)
     keys = [BlockKey.gradient(name_of(p.denominator)) for p in references]
     final = SUBSTITUTE_DERIVED.step(expanded, references=references, blocks=keys)
-    return Block(block.key, block.lhs, (*block.steps, final), block.layer, block.depends)
+    # the outputs the substituted results bring together are named back: (z_j - mu)/(eps + v) = h_j/sqrt(eps + v)
+    named = simplify(expanded, engine.context, AFTER_WRITE_OUT, f"d{engine.network.loss.output}/d{block.key.wrt}")
+    return Block(block.key, block.lhs, (*block.steps, final, *named), block.layer, block.depends)
 
 
 def _written_size(engine, expr, sizes: dict) -> int:

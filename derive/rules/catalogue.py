@@ -42,6 +42,8 @@ REWRITES: tuple[StepKind, ...] = (
     StepKind("combine_powers", ("bases",), rw.combine_powers),
     # common factors are taken out before multiplying out, so (a/T)(x - y) is not expanded again
     StepKind("common_factor", ("factors",), rw.common_factor),
+    # a number common to a bracket stands in front of it, where it cancels against a fraction later
+    StepKind("common_number", ("numbers",), rw.common_number),
     StepKind("multiply_out", ("how",), rw.multiply_out),
     # last: the targets' sum to one is used only after the general form has been shown
     StepKind("normalized_targets", ("sums", "target", "kind"), rw.normalized_targets),
@@ -54,6 +56,11 @@ NORMALIZED_TARGETS = BY_NAME["normalized_targets"]  # documents say whether the 
 # applied to a layer's definition before it is differentiated: log(e^{z_j}/S) = z_j - log S is
 # simpler to differentiate than the quotient
 BEFORE_DIFFERENTIATING: tuple[StepKind, ...] = (BY_NAME["log_of_exp"], BY_NAME["log_of_quotient"])
+
+
+# applied to a gradient once it is written out: a layer output the substituted results make up
+# between them is named back
+AFTER_WRITE_OUT: tuple[StepKind, ...] = (BY_NAME["fold_definition"],)
 
 
 def rules_named(*names: str) -> tuple[StepKind, ...]:

@@ -7,6 +7,7 @@ those keys).  Their order is not here but in ``catalogue.py``.
 from __future__ import annotations
 
 import functools
+import math
 import itertools
 from collections import Counter
 
@@ -226,12 +227,13 @@ def _is_size(factor) -> bool:
 
 def _covers(available, needed) -> bool:
     """Does a factor's power hold ``needed`` of it? A fractional power only where it stands as
-    such: sqrt(u) is named back in u^{-1/2}, but u itself is not turned into a square.
-    Only numeric powers are compared (x^T holds no definite number of x's)."""
+    such, or in a reciprocal: sqrt(u) is named back in u^{-1/2} and in u^{-1} (the
+    (z_j - mu)/(eps + v) of a layer norm is h_j/sqrt(eps + v)), but u itself is not turned into
+    a square.  Only numeric powers are compared (x^T holds no definite number of x's)."""
     available, needed = sp.S(available), sp.S(needed)
     if not (available.is_Number and needed.is_Number):
         return False
-    if needed.is_integer is False and available.is_integer:
+    if needed.is_integer is False and available.is_integer and not (available < 0 and needed < 0):
         return False
     if needed > 0:
         return available >= needed
@@ -422,6 +424,33 @@ def common_factor(expr, ctx):
         return factor * sp.Add(*[term / factor for term in node.args])
     new = rewrite(expr, visit)
     return (new, {"factors": pulled}) if pulled and new != expr else None
+
+
+def common_number(expr, ctx):
+    """A whole number common to a bracket's terms, taken out in front of it where the bracket
+    is one factor of several: (2 z_j - 2 mu)/n = 2 (z_j - mu)/n, so that it cancels against a
+    fraction the product meets later (no 2 left above and below the line)."""
+    taken = []
+
+    def visit(node):
+        if not isinstance(node, sp.Mul) or len([f for f in node.args if not f.is_number]) < 2:
+            return None  # SymPy multiplies a lone number into a bracket again
+        for factor in node.args:
+            if isinstance(factor, sp.Add) and (number := _common_number(factor)) > 1:
+                taken.append(number)
+                reduced = sp.Add(*[term / number for term in factor.args])
+                return number * node.xreplace({factor: reduced})
+        return None
+    new = rewrite(expr, visit)
+    return (new, {"numbers": taken}) if taken and new != expr else None
+
+
+def _common_number(node: sp.Add) -> sp.Integer:
+    """The whole number every term is a multiple of (2 of 2 z_j - 2 mu), or 1."""
+    coefficients = [term.as_coeff_Mul()[0] for term in node.args]
+    if not all(c.is_Integer for c in coefficients):
+        return sp.S.One
+    return sp.Integer(functools.reduce(math.gcd, (abs(int(c)) for c in coefficients)))
 
 
 def _plain_factors(term):
