@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from derive import Derivation
 from derive.errors import InputError
+from derive.model.network import Targets
 from derive.numeric.claims import Verdict
 from derive.spec.chains import read_chain
 from derive.spec.claims import ClaimError, read_claim
@@ -61,7 +62,7 @@ def residual() -> Derivation:
 def test_right_answers_are_accepted_in_every_form(builtin, claim):
     checked = builtin.check(claim)
     assert checked.verdict == Verdict.RIGHT, builtin.check_report(checked)
-    assert checked.points == 3
+    assert checked.points == 6
 
 
 @pytest.mark.parametrize("spec, claim", [
@@ -86,9 +87,13 @@ def test_right_answers_on_other_networks(spec, claim):
 def test_a_claim_that_needs_targets_summing_to_one_says_so():
     soft = example("soft-targets")  # targets not declared to sum to one
     checked = soft.check("dE/dz[j] = o[j] - t[j]")
-    assert checked.verdict == Verdict.ASSUMED and checked.assumption == "t"
-    assert "sum to one" in soft.check_report(checked)
+    assert checked.verdict == Verdict.ASSUMED and checked.assumption == Targets.DISTRIBUTION
+    assert not checked.is_right and "sum to one over j" in " ".join(soft.check_report(checked).split())
     assert soft.check("dE/dz[j] = o[j]*sum(k, t[k]) - t[j]").verdict == Verdict.RIGHT
+    # regression: t_j^2 = t_j holds for one-hot targets, not for every distribution
+    one_hot = soft.check("dE/dz[j] = o[j] - t[j]**2")
+    assert one_hot.verdict == Verdict.ASSUMED and one_hot.assumption == Targets.ONE_HOT
+    assert "are one-hot" in soft.check_report(one_hot)
 
 
 def test_the_diagonal_of_a_jacobian_that_is_not_diagonal_is_only_part_of_it(builtin):

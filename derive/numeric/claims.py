@@ -12,19 +12,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+import dataclasses
+
 import numpy as np
 import sympy as sp
 
 from ..engine.cases import JacobianCases
 from ..engine.mistakes import Candidate, Claimed, candidates, off_diagonal_cases
 from ..errors import DeriveError, InputError
-from ..model.indices import index_names
 from ..model.network import Role, Targets
 from ..model.partials import Partial, indices_of
 from ..rules.steps import simplify
 from ..spec.chains import Chain, Line
 from ..spec.claims import Claim
-from .points import Point, points
+from .points import SEED, Point, points_at, size_settings
 
 AGREE = {"rtol": 1e-6, "atol": 1e-8}  # the true values may come from finite differences
 
@@ -52,7 +53,7 @@ class ClaimCheck:
     claim: Claim
     verdict: Verdict
     right: sp.Expr | None                       # the true derivative at the claim's indices, where derived
-    assumption: str | None = None               # the target that must sum to one, for ASSUMED
+    assumption: Targets | None = None           # ASSUMED: the targets it holds for (one-hot, or summing to one)
     counterexample: Counterexample | None = None
     difference: sp.Expr | None = None           # right - claimed, simplified by the rules
     diagnosis: Candidate | None = None
@@ -62,15 +63,48 @@ class ClaimCheck:
 
     @property
     def is_right(self) -> bool:
-        return self.verdict in (Verdict.RIGHT, Verdict.ASSUMED)
+        """Right as the spec stands (a claim right only under an assumption it does not make is not)."""
+        return self.verdict == Verdict.RIGHT
 
 
 class ClaimNotCheckable(InputError):
     """A claim whose derivative is not defined on this network (the loss by a target, ...)."""
 
 
-def check_claim(engine, claim: Claim) -> ClaimCheck:
+SEEDS = (SEED, SEED + 1)  # a claim has no line before it to agree with: twice verification's points
+
+
+class Sampler:
+    """The points a claim is compared at, made once for all claims of a derivation: each of
+    verification's size settings at two seeds, the sizes an index of two ranges (o_i for y_i)
+    labels made equal so that the claim can be evaluated at all."""
+
+    def __init__(self, network):
+        self.network = network
+        self._made: dict = {}
+
+    def __call__(self, claim: Claim, targets: Targets | None = None) -> list[Point]:
+        groups = tuple(tuple(sorted({str(dim) for _, _, dim in c.uses})) for c in claim.conflicts)
+        key = (groups, targets)
+        if key not in self._made:
+            settings = [self._equalised(sizes, groups) for sizes in size_settings(self.network)]
+            self._made[key] = [p for seed in SEEDS for p in points_at(self.network, settings, seed, targets)]
+        return self._made[key]
+
+    @staticmethod
+    def _equalised(sizes: dict, groups) -> dict:
+        sizes = dict(sizes)
+        for group in groups:
+            first = next(d for d in sizes if str(d) == group[0])
+            for dim in list(sizes):
+                if str(dim) in group:
+                    sizes[dim] = sizes[first]
+        return sizes
+
+
+def check_claim(engine, claim: Claim, sampler: Sampler | None = None) -> ClaimCheck:
     network = engine.network
+    sampler = sampler or Sampler(network)
     for side, name in (("numerator", claim.numerator), ("denominator", claim.denominator)):
         if name not in network.tensors:
             raise ClaimNotCheckable(f"the {side} '{name}' is a size, not a quantity")
@@ -78,24 +112,60 @@ def check_claim(engine, claim: Claim) -> ClaimCheck:
         raise ClaimNotCheckable(f"'{claim.denominator}' is a {network.tensors[claim.denominator].role}; "
                                 f"derive checks derivatives by inputs, parameters and intermediates")
     right = right_derivative(engine, claim)
-    at = [p for p in points(network) if _comparable(claim, p)]
-    agree = all(_agrees(claim, right, point) for point in at)
-    if agree:
-        block = _diagonal_of(engine, claim)
-        if block is None:
-            return ClaimCheck(claim, Verdict.RIGHT, right, points=len(at))
-        return ClaimCheck(claim, Verdict.DIAGONAL, right, cases=engine.jacobian_cases(block), jacobian=block.lhs,
-                          points=len(at))
-    if network.target is not None and not network.targets_sum_to_one and \
-            all(_agrees(claim, right, p) for p in points(network, Targets.ONE_HOT) if _comparable(claim, p)):
-        return ClaimCheck(claim, Verdict.ASSUMED, right, assumption=network.target, points=len(at))
-    example = _counterexample(claim, right, at)
+    at = sampler(claim)
+    if all(_agrees(claim, right, point) for point in at):
+        return _right(engine, claim, right, at)
+    for kind in _assumptions(network):
+        assumed = sampler(claim, kind)
+        if all(_agrees(claim, right, p) for p in assumed):
+            return ClaimCheck(claim, Verdict.ASSUMED, right, assumption=kind, points=len(assumed))
     diagnosis = _diagnosis(engine, claim, right, at)
-    difference = _difference(engine, claim, right)
+    if diagnosis is None:
+        for kind in _assumptions(network):  # a mistake made on top of an assumption the spec does not make
+            if (diagnosis := _diagnosis(engine, claim, right, sampler(claim, kind))) is not None:
+                diagnosis = dataclasses.replace(diagnosis, detail={**diagnosis.detail, "assumed": kind})
+                break
     cut = diagnosis.detail.get("block") if diagnosis is not None and "cases" in diagnosis.detail else None
-    return ClaimCheck(claim, Verdict.WRONG, right, counterexample=example, difference=difference,
-                      diagnosis=diagnosis, cases=None if cut is None else diagnosis.detail["cases"],
+    return ClaimCheck(claim, Verdict.WRONG, right, counterexample=_counterexample(claim, right, at),
+                      difference=_difference(engine, claim, right), diagnosis=diagnosis,
+                      cases=None if cut is None else diagnosis.detail["cases"],
                       jacobian=None if cut is None else cut.lhs, points=len(at))
+
+
+def _assumptions(network) -> list[Targets]:
+    """What the targets could be assumed to be, where the spec does not say so: summing to one
+    (a distribution), then one-hot (where t_j^2 = t_j too)."""
+    if network.target is None or network.targets_sum_to_one:
+        return []
+    return [Targets.DISTRIBUTION, Targets.ONE_HOT]
+
+
+def _right(engine, claim: Claim, right, at: list[Point]) -> ClaimCheck:
+    """RIGHT, or DIAGONAL where the claim repeats an index of its derivative (do_j/dz_j) and the
+    entries where the two differ are not 0."""
+    repeated = set(indices_of(claim.lhs.numerator)) & set(indices_of(claim.lhs.denominator))
+    if not repeated or not _off_diagonal(claim, at[0]):
+        return ClaimCheck(claim, Verdict.RIGHT, right, points=len(at))
+    layer = engine.network.defining(claim.numerator)
+    block = engine.local_block(layer, claim.denominator) \
+        if layer is not None and layer.uses(claim.denominator) and _only_directly(engine.network, layer,
+                                                                                 claim.denominator) else None
+    cases = None if block is None else off_diagonal_cases(engine, block)
+    return ClaimCheck(claim, Verdict.DIAGONAL, right, cases=cases, jacobian=None if cases is None else block.lhs,
+                      points=len(at))
+
+
+def _off_diagonal(claim: Claim, point: Point) -> bool:
+    """Are the derivative's entries where a repeated index takes two different values not all 0?"""
+    numerator, denominator = indices_of(claim.lhs.numerator), indices_of(claim.lhs.denominator)
+    full = point.jacobian(claim.numerator, claim.denominator, True)
+    axes = (*numerator, *denominator)
+    mask = np.zeros(full.shape, dtype=bool)
+    for index in set(numerator) & set(denominator):
+        first, second = axes.index(index), len(numerator) + denominator.index(index)
+        grid = np.indices(full.shape)
+        mask |= grid[first] != grid[second]
+    return bool(np.any(np.abs(full[mask]) > 1e-8))
 
 
 def right_derivative(engine, claim: Claim) -> sp.Expr | None:
@@ -117,9 +187,10 @@ def right_derivative(engine, claim: Claim) -> sp.Expr | None:
 
 
 def _claimed(engine, claim: Claim) -> Claimed:
+    """The claim's derivative for the mistake models; only its free indices are taken (a sum of
+    the right answer may use the letter the claim sums over: they read alike)."""
     variable = claim.denominator if claim.numerator == engine.network.loss.output else None
-    return Claimed(engine, variable, indices_of(claim.lhs.denominator),
-                   frozenset(index_names([claim.lhs, claim.rhs])))
+    return Claimed(engine, variable, indices_of(claim.lhs.denominator), frozenset(i.name for i in claim.order))
 
 
 def _only_directly(network, layer, name: str) -> bool:
@@ -147,6 +218,7 @@ def _claimed_value(claim: Claim, point: Point) -> np.ndarray:
 
 
 def _agrees(claim: Claim, right, point: Point, expr=None) -> bool:
+    """Does the claim (or ``expr``) equal ``right`` (the true derivative where None) at the point?"""
     with np.errstate(all="ignore"):
         try:
             true = _true_value(claim, right, point)
@@ -154,17 +226,6 @@ def _agrees(claim: Claim, right, point: Point, expr=None) -> bool:
         except (IndexError, ValueError):  # a quantity from the wrong layer, at sizes where it does not fit
             return False
     return bool(np.shape(value) == np.shape(true) and np.allclose(value, true, **AGREE))
-
-
-def _diagonal_of(engine, claim: Claim):
-    """The layer's derivative, where the claim repeats an index between a layer's output and its
-    input (do_j/dz_j) and the entries off the diagonal are not 0."""
-    numerator, denominator = indices_of(claim.lhs.numerator), indices_of(claim.lhs.denominator)
-    layer = engine.network.defining(claim.numerator)
-    if layer is None or not layer.uses(claim.denominator) or not set(numerator) & set(denominator):
-        return None
-    block = engine.local_block(layer, claim.denominator)
-    return block if off_diagonal_cases(engine, block) is not None else None
 
 
 def _counterexample(claim: Claim, right, at: list[Point]) -> Counterexample | None:
@@ -197,8 +258,7 @@ def _diagnosis(engine, claim: Claim, right, at: list[Point]) -> Candidate | None
     if right is None or not at:
         return None
     for candidate in candidates(_claimed(engine, claim), right):
-        if all(_agrees(claim, candidate.expr, p, claim.rhs) for p in at[:1]) and \
-                all(_agrees(claim, candidate.expr, p, claim.rhs) for p in at[1:]):
+        if all(_agrees(claim, candidate.expr, p, claim.rhs) for p in at):  # the first point rejects most
             return candidate
     return None
 
@@ -253,13 +313,14 @@ class ChainCheck:
 def check_chain(engine, chain: Chain) -> ChainCheck:
     """Every line against the true derivative, and each continuing line against the one before."""
     checked: list[StepCheck] = []
+    sampler = Sampler(engine.network)
     for line in chain.lines:
         follows = None
         if line.continues and checked:
             before = checked[-1].line.claim
-            at = [p for p in points(engine.network) if _comparable(before, p) and _comparable(line.claim, p)]
+            at = [p for p in sampler(line.claim) if _comparable(before, p)]
             follows = bool(at) and all(_same(before, line.claim, p) for p in at)
-        checked.append(StepCheck(line, check_claim(engine, line.claim), follows))
+        checked.append(StepCheck(line, check_claim(engine, line.claim, sampler), follows))
     return ChainCheck(tuple(checked), chain.skipped)
 
 

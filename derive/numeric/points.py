@@ -81,6 +81,9 @@ class Point:
         the numerator's own defining equation, every other quantity held fixed (dU/dX).
         """
         key = (numerator, denominator, total)
+        if numerator == denominator and key not in self._jacobians:  # dz_j/dz_k = delta_jk
+            shape = np.shape(self.values[numerator])
+            self._jacobians[key] = np.eye(int(np.prod(shape))).reshape(shape + shape)
         if key not in self._jacobians:
             x = np.array(self.values[denominator], dtype=float)  # at most MAX_SAMPLED values
             chunk = max(1, MAX_PROBE_VALUES // (2 * self._largest))
@@ -214,8 +217,12 @@ def _targets(kind: Targets, shape, rng) -> np.ndarray:
 
 def points(network: Network, targets: Targets | None = None) -> list[Point]:
     """One point at each of the size settings; ``targets``: drawn as that kind, not the spec's."""
-    rng = np.random.default_rng(SEED)
+    return points_at(network, size_settings(network), SEED, targets)
+
+
+def points_at(network: Network, settings: list[dict], seed: int, targets: Targets | None = None) -> list[Point]:
+    rng = np.random.default_rng(seed)
     with np.errstate(all="ignore"):  # a forward pass that would warn is not finite, and is refused as such
-        return [Point(network, sizes, sample(network, sizes, rng, targets)) for sizes in size_settings(network)]
+        return [Point(network, sizes, sample(network, sizes, rng, targets)) for sizes in settings]
 
 

@@ -180,6 +180,8 @@ def _step(step: StepCheck, math, network) -> dict:
         "difference": None if check.difference is None else math.expr(check.difference),
         "diagnosis": [] if check.diagnosis is None else [_mistake(model, check, math)
                                                           for model in check.diagnosis.models],
+        "assumed": None if check.diagnosis is None or "assumed" not in check.diagnosis.detail
+        else str(check.diagnosis.detail["assumed"]),
         "conflicts": [_conflict(conflict, math) for conflict in claim.conflicts],
         "counterexample": None if check.counterexample is None else _example(check.counterexample, claim, math),
         "points": check.points,
@@ -187,8 +189,8 @@ def _step(step: StepCheck, math, network) -> dict:
 
 
 def _assumption(check: ClaimCheck, math, network) -> dict:
-    return {"target": math.name(check.assumption), "index": network.class_index(),
-            "declared": str(network.targets).replace("_", "-")}
+    return {"target": math.name(network.target), "index": math.index(network.class_index()),
+            "kind": str(check.assumption), "declared": str(network.targets).replace("_", "-")}
 
 
 def _cases(check: ClaimCheck, math) -> dict:
@@ -233,19 +235,24 @@ def _example(example: Counterexample, claim: Claim, math) -> dict:
             "claimed": math.number(example.claimed), "true": math.number(example.true)}
 
 
+def _assumed_text(kind, network) -> str:
+    total = f"sum({network.class_index()}, {network.target}[{','.join(network.target_indices())}]) = 1"
+    return f"targets are one-hot ({total}, each 0 or 1)" if str(kind) == "one_hot" else total
+
+
 def _step_json(step: StepCheck, network) -> dict:
     check = step.check
     example = check.counterexample
     return {
         "line": step.line.number,
+        "side": step.line.side,
         "claim": check.claim.text,
         "derivative": _Text.derivative(check.claim.lhs),
         "claimed": _Text.expr(check.claim.rhs),
         "verdict": str(check.verdict),
         "follows_from_previous": step.follows,
         "right": None if check.right is None else text(check.right),
-        "assumption": None if check.assumption is None else
-        f"sum({network.class_index()}, {check.assumption}[...]) = 1",
+        "assumption": None if check.assumption is None else _assumed_text(check.assumption, network),
         "difference": None if check.difference is None else text(check.difference),
         "diagnosis": [] if check.diagnosis is None else list(check.diagnosis.models),
         "counterexample": None if example is None else {

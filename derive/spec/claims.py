@@ -73,6 +73,9 @@ def split_claim(text: str) -> tuple[str, str, int]:
 def read_claim(network: Network, text: str) -> Claim:
     """A claim in the spec syntax, its names checked against ``network``."""
     left, right, start = split_claim(text)
+    if "=" in right:
+        raise ClaimError(text, "a claim has one '='; check a chain of equalities as a derivation file, "
+                               "one step a line", start + right.index("="))
     match = LHS.match(left)
     if not match:
         raise ClaimError(text, "the left-hand side must be a derivative such as dE/dw[i,j] or do[j]/dz[k]", 0)

@@ -27,7 +27,7 @@ _TIMES = {"*", r"\cdot", r"\times", r"\ast"}
 _FUNCTIONS = {p.name: p.name for p in PRIMITIVES} | {"ln": "log", "sigma": "sigmoid"}  # sigma, unless a quantity
 _PARTIAL = {r"\partial", r"\delta", "d", r"\mathrm"}
 _GREEK = {"alpha", "beta", "gamma", "epsilon", "varepsilon", "eta", "theta", "lambda", "mu", "nu", "rho", "sigma",
-          "tau", "phi", "psi", "omega", "Omega", "Sigma"}
+          "tau", "phi", "psi", "omega", "Omega", "Sigma", "ell"}
 
 
 @dataclass(frozen=True)
@@ -56,10 +56,15 @@ def read_latex_sides(network: Network, text: str) -> tuple[_Piece | None, list[s
     return _Reader(network, text).line()
 
 
+_TAG = re.compile(r"\\tag\*?\{[^{}]*\}|\\(?:label|notag|nonumber)(?:\{[^{}]*\})?|\\q?quad\s*\(\s*[0-9.]+\s*\)\s*$")
+
+
 class _Reader:
     def __init__(self, network: Network, text: str):
         self.network, self.text = network, text
-        self.tokens = [_Token(m.group(), m.start()) for m in _TOKEN.finditer(text)
+        # an equation's number (\tag{2}, or "\qquad (2)" at the end) is not part of it
+        kept = _TAG.sub(lambda m: " " * len(m.group()), text)
+        self.tokens = [_Token(m.group(), m.start()) for m in _TOKEN.finditer(kept)
                        if m.group() not in _SPACING]
         while self.tokens and self.tokens[-1].text in (".", ",", ";"):  # the full stop after displayed math
             self.tokens.pop()
@@ -68,8 +73,10 @@ class _Reader:
     # --- the statement -----------------------------------------------------------------------
     def relation(self) -> tuple[_Piece, str]:
         first, rest = self.line()
-        if first is None or len(rest) != 1:
+        if first is None:
             self.fail("a claim is one equation: a derivative = an expression", 0)
+        if len(rest) != 1:
+            self.fail(_ONE_EQUALS, 0)
         return first, rest[0]
 
     def line(self) -> tuple[_Piece | None, list[str]]:
@@ -157,6 +164,10 @@ class _Reader:
         if t == r"\boxed":
             self.take()
             return self.group()
+        tensors = self.network.tensors
+        if (t == r"\partial" or (t.startswith("d") and t[1:] in tensors and t not in tensors)) \
+                and (partial := self.inline_partial()) is not None:
+            return partial
         if t in (r"\exp", r"\log", r"\ln", r"\tanh", r"\sqrt", r"\operatorname", r"\mathrm") or \
                 (t == r"\sigma" and "sigma" not in self.network.tensors):
             return self.function()
@@ -215,39 +226,69 @@ class _Reader:
         self.take()
         if (partial := self.partial_fraction()) is not None:
             return partial
-        numerator, denominator = self.group(), self.group()
+        numerator = self.fraction_argument()
+        denominator = self.fraction_argument()
         return _Piece(f"({numerator.text})/({denominator.text})")
 
+    def fraction_argument(self) -> _Piece:
+        """A group, or one token as TeX takes it: \\frac12 is 1/2, \\frac1{o_j} is 1/o_j."""
+        if self.peek("{"):
+            return self.group()
+        token = self.current()
+        if token is not None and token.text[0].isdigit() and len(token.text) > 1 and token.text.isdigit():
+            self.tokens[self.at:self.at + 1] = [_Token(token.text[0], token.column),
+                                                _Token(token.text[1:], token.column + 1)]
+        return self.primary()
+
     def partial_fraction(self) -> _Piece | None:
-        r"""\frac{\partial U}{\partial X}, read as partial(U, X)."""
-        start = self.at
+        r"""\frac{\partial U}{\partial X}, read as partial(U, X); None (nothing taken) otherwise."""
+        start, tokens = self.at, list(self.tokens)
         sides = []
         for _ in range(2):
             if not self.peek("{"):
                 break
             self.take()
-            mark = self.current()
-            if mark is None or not (mark.text in _PARTIAL or (mark.text.startswith("d") and len(mark.text) > 1
-                                                              and mark.text[1:] in self.network.tensors)):
+            if not self.derivative_mark():
                 break
-            if mark.text.startswith("d") and len(mark.text) > 1:  # dE as one word
-                self.tokens[self.at] = _Token(mark.text[1:], mark.column + 1)
-            elif mark.text == r"\mathrm":
-                self.take()
-                if self.expect("{").text and self.take().text != "d":
-                    break
-                self.expect("}")
-            else:
-                self.take()
-            name, indices = self.quantity()
+            if self.peek("}"):
+                self.fail("derive reads a derivative as \\frac{\\partial U}{\\partial X}, with the quantity on top")
+            sides.append(self.quantity())
             self.expect("}")
-            sides.append((name, indices))
         if len(sides) != 2:
-            self.at = start
+            self.at, self.tokens = start, tokens
             return None
-        (u, ui), (x, xi) = sides
-        text = f"partial({_indexed(u, ui)}, {_indexed(x, xi)})"
-        return _Piece(text, ((u, ui), (x, xi)))
+        return _partial(*sides)
+
+    def derivative_mark(self) -> bool:
+        """Take the d of a derivative: \\partial, \\delta, d, \\mathrm{d}, or the d of a word dE."""
+        mark = self.current()
+        if mark is None:
+            return False
+        if mark.text in (r"\partial", r"\delta", "d"):
+            self.take()
+            if self.peek("^"):
+                self.fail("derive checks first derivatives only")
+            return True
+        if mark.text == r"\mathrm" and self.peek("{", offset=1) and self.peek("d", offset=2) \
+                and self.peek("}", offset=3):
+            self.at += 4
+            return True
+        if mark.text.startswith("d") and mark.text[1:] in self.network.tensors:  # dE as one word
+            self.tokens[self.at] = _Token(mark.text[1:], mark.column + 1)
+            return True
+        return False
+
+    def inline_partial(self) -> _Piece | None:
+        r"""\partial E / \partial w_{ij}, or dE/dw_{ij}: a derivative written on one line."""
+        start, tokens = self.at, list(self.tokens)
+        if self.derivative_mark():
+            top = self.quantity()
+            if self.peek("/"):
+                self.take()
+                if self.derivative_mark():
+                    return _partial(top, self.quantity())
+        self.at, self.tokens = start, tokens
+        return None
 
     def quantity(self) -> tuple[str, tuple[str, ...]]:
         token = self.current()
@@ -284,9 +325,8 @@ class _Reader:
         name = token.text[1:]
         if name in ("operatorname", "mathrm"):
             self.expect("{")
-            word = self.take()
+            name = self.take().text
             self.expect("}")
-            name = word.text if word is not None else ""
         name = _FUNCTIONS.get(name)
         if name is None:
             self.fail("unknown function (derive reads " + ", ".join(sorted(_FUNCTIONS)) + ")", token.column)
@@ -296,7 +336,12 @@ class _Reader:
         if self.peek("^"):  # \tanh^2(x) = (\tanh x)^2
             self.take()
             power = self.group_or_token().text
-        argument = self.sum().text if self.peek(r"\sum") else self.factor().text
+        if self.peek(r"\sum"):
+            argument = self.sum().text
+        elif self.peek(*_OPEN) or self.peek(r"\left"):  # \tanh(x)^2 = (\tanh x)^2, as TeX readers take it
+            argument = self.primary().text
+        else:
+            argument = self.factor().text  # \log x^2 = log(x^2)
         applied = f"{name}({argument})"
         return _Piece(applied if power is None else f"({applied})**({power})")
 
@@ -320,6 +365,8 @@ class _Reader:
         if self.peek("_"):
             self.take()
             letters = self.subscript_letters()
+        elif self.peek("[") and word in tensors and tensors[word].dims:  # o[j], as the spec syntax writes it
+            letters = self.bracket_subscript()
         word = self.layer_superscript(word) or word  # x_j^{(1)}
         if word not in tensors and not any(str(d) == word for d in self.network.dimensions):
             near = [name for name in tensors if name.lower() == word.lower()]
@@ -333,13 +380,25 @@ class _Reader:
         return _Piece("(" + "*".join(p.text for p in parts) + ")")
 
     def layer_superscript(self, word: str) -> str | None:
-        """x^{(1)} is the quantity x1, as derive's documents print it."""
+        """x^{(1)} (as derive's documents print it) or x^{[1]} is the quantity x1."""
         texts = [t.text for t in self.tokens[self.at:self.at + 6]]
-        if texts[:3] == ["^", "{", "("] and texts[4:6] == [")", "}"] and texts[3].isdigit() \
-                and word + texts[3] in self.network.tensors:
+        if texts[:2] == ["^", "{"] and texts[2:3] in (["("], ["["]) and texts[4:6] in ([")", "}"], ["]", "}"]) \
+                and texts[3].isdigit() and word + texts[3] in self.network.tensors:
             self.at += 6
             return word + texts[3]
         return None
+
+    def bracket_subscript(self) -> list[str]:
+        self.take()
+        names = []
+        while not self.peek("]"):
+            token = self.take()
+            if token.text != ",":
+                if not token.text.isalpha():
+                    self.fail_at(token, "subscripts must be index names such as [i, j]")
+                names.append(token.text)
+        self.take()
+        return names
 
     def subscript_letters(self, allow_limits: bool = False) -> list[str]:
         """The letters of a subscript: _j, _{ij}, _{i,j}, _{k=1} (a sum's lower limit)."""
@@ -362,6 +421,9 @@ class _Reader:
                 self.fail("'{' is never closed", start.column)
             if token.text == ",":
                 continue
+            if token.text in (r"\neq", r"\ne", "<", ">", r"\leq", r"\geq") and allow_limits:
+                self.fail_at(token, "derive sums over the whole range of an index: write the sum over every k "
+                                    "and take away the k = j term")
             if token.text == "=" and allow_limits:
                 while not self.peek("}"):
                     if self.take() is None:
@@ -393,8 +455,10 @@ class _Reader:
         n = self.at + offset
         return n < len(self.tokens) and self.tokens[n].text in texts
 
-    def take(self) -> _Token | None:
+    def take(self) -> _Token:
         token = self.current()
+        if token is None:
+            self.fail("the expression ends too early", len(self.text))
         self.at += 1
         return token
 
@@ -413,6 +477,14 @@ class _Reader:
             token = self.current()
             column = token.column if token is not None else len(self.text)
         raise ClaimError(self.text, problem, column)
+
+
+_ONE_EQUALS = "a claim has one '='; check a chain of equalities as a derivation file, one step a line"
+
+
+def _partial(top, bottom) -> _Piece:
+    (u, ui), (x, xi) = top, bottom
+    return _Piece(f"partial({_indexed(u, ui)}, {_indexed(x, xi)})", (top, bottom))
 
 
 def _indexed(name: str, indices) -> str:
