@@ -196,7 +196,7 @@ class Derivation:
     def check_report(self, checked: ChainCheck | ClaimCheck, fmt: str = "text") -> str:
         """A report of ``check`` or ``check_derivation``: "text", "markdown" or "json"."""
         if isinstance(checked, ClaimCheck):
-            checked = ChainCheck.of_claim(checked)
+            checked = ChainCheck.of_claims([checked])
         if fmt == "json":
             return json.dumps(claims_json(checked, self.network), indent=2) + "\n"
         if fmt not in CHECK_FORMATS:

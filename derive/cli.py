@@ -143,15 +143,11 @@ def check(paths: list[str], claims: list[str] | None, fmt: str) -> int:
     from .numeric.claims import ChainCheck  # here, not above: a build served from the cache needs no SymPy
     derivation = _derivation(specs[0] if specs else None)
     if files:
-        reports = [derivation.check_derivation(read_spec_text(Path(files[0]), "a derivation"), files[0])]
+        checked = derivation.check_derivation(read_spec_text(Path(files[0]), "a derivation"), files[0])
     else:
-        reports = [ChainCheck.of_claim(derivation.check(claim)) for claim in claims]
-    if fmt == "json" and len(reports) > 1:
-        output = json.dumps([json.loads(derivation.check_report(r, fmt)) for r in reports], indent=2) + "\n"
-    else:
-        output = "\n".join(derivation.check_report(report, fmt) for report in reports)
-    sys.stdout.write(output)
-    return 0 if all(report.all_right for report in reports) else 1
+        checked = ChainCheck.of_claims([derivation.check(claim) for claim in claims])
+    sys.stdout.write(derivation.check_report(checked, fmt))
+    return 0 if checked.all_right else 1
 
 
 def gradient(spec: str | None, name: str, fmt: str, layout: str | None = None) -> int:

@@ -294,7 +294,7 @@ def test_a_derivation_error_names_the_line(builtin):
     with pytest.raises(ClaimError) as error:
         read_chain(builtin.network, "dE/dz[k] = o[k] - t[k]\n= o[k] - q[k]\n", "steps.txt")
     assert "steps.txt, line 2: 'q' is not a quantity" in str(error.value)
-    with pytest.raises(ClaimError, match="found no step to check"):
+    with pytest.raises(InputError, match="notes.md: found no step to check"):
         read_chain(builtin.network, "just prose\n", "notes.md")
     with pytest.raises(ClaimError, match="must say which derivative"):
         read_chain(builtin.network, "= o[k]\n", "steps.txt")
@@ -373,3 +373,95 @@ def test_readme_api_lines_of_check(builtin):
     shown = f"Verdict.WRONG, {text(c.right)}, {text(c.difference)}"
     assert f"# {shown}" in readme and c.verdict == Verdict.WRONG
     assert f"# ('{c.diagnosis.models[0]}',), the sizes" in readme
+
+
+# --- regressions from the review of derive check ------------------------------------------------------
+@pytest.mark.parametrize("spec, claim", [
+    # a dead rectifier at the all-2 point made every gradient below it 0 there
+    ("relu-class-weights", "dE/db[j] = heaviside(h[j])*x[j]"),
+    ("relu-class-weights", "dE/dh[j] = heaviside(h[j])*sum(k, w[k,j]*(o[k]*sum(l, c[l]*t[l]) - c[k]*t[k]))"),
+])
+def test_a_claim_is_compared_at_more_than_one_point(spec, claim):
+    assert example(spec).check(claim).verdict == Verdict.WRONG
+
+
+def test_a_derivative_of_a_quantity_by_itself(builtin):
+    assert builtin.check("dz[j]/dz[k] = delta(j,k)").verdict == Verdict.RIGHT
+    assert builtin.check("dz[j]/dz[j] = 2").verdict == Verdict.WRONG  # it crashed the counterexample
+
+
+def test_the_diagonal_of_any_derivative(builtin):
+    """do_j/dw_ij through z is the same situation as do_j/dz_j: right only where the indices are equal."""
+    assert builtin.check("do[j]/dw[i,j] = y[i]*o[j]*(1-o[j])").verdict == Verdict.DIAGONAL
+
+
+@pytest.mark.parametrize("claim, read_as", [
+    (r"\frac{\partial a1_i}{\partial z1_i} = 1 - \tanh(z1_i)^2", "1 - tanh(z1[i])**2"),   # (tanh x)^2, not tanh(x^2)
+    (r"\frac{\partial E}{\partial z1_j} = a1_j \qquad (2)", "a1[j]"),                     # an equation number
+    (r"\frac{\partial E}{\partial z1_j} = a1_j \tag{2}", "a1[j]"),
+    (r"dE/dz1_j = a1_j", "a1[j]"),
+    (r"\partial E / \partial z1_j = a1_j", "a1[j]"),
+    (r"dE/dz1[j] = a1[j]^2", "a1[j]**2"),
+    (r"\frac{\partial E}{\partial z^{[1]}_j} = \frac1{a1_j}", "1/a1[j]"),
+    (r"\frac{\partial E}{\partial z1_j} = \left[z1_j > 0\right] a1_j", "heaviside(z1[j])*a1[j]"),
+    (r"\frac{\partial E}{\partial z1_j} = \frac{\partial}{\partial z1_j}\left(a1_j^2\right)",
+     "partial(a1[j]**2, z1[j])"),
+])
+def test_latex_people_write(claim, read_as):
+    from derive.render.claims import _Text
+    derivation = example("two-layer-tanh")
+    assert _Text.expr(read_latex_claim(derivation.network, claim).rhs) == read_as
+
+
+@pytest.mark.parametrize("claim, problem", [
+    (r"\frac{\partial E}{\partial", "the expression ends too early"),   # it crashed (exit 70)
+    (r"\frac{dE}{d", "the expression ends too early"),
+    (r"\frac{\partial E}{\partial z_j} = \sum_{k \neq j} o_k", "derive sums over the whole range of an index"),
+    (r"\frac{\partial^2 E}{\partial z_j^2} = 1", "first derivatives only"),
+    ("dE/dz[j] = o[j] = t[j]", "a claim has one '='"),
+])
+def test_latex_that_cannot_be_read_says_why(builtin, claim, problem):
+    with pytest.raises(InputError, match=re.escape(problem)):
+        builtin.check(claim)
+
+
+@pytest.mark.parametrize("text", [
+    "$$\n\\begin{aligned}\n\\frac{\\partial E}{\\partial z_k} &= -\\sum_j t_j (\\delta_{jk} - o_k)"
+    " && \\text{chain rule} \\\\[4pt]\n&= o_k \\sum_j t_j - t_k \\,. \\\\\n&= o_k - t_k \\;.\n\\end{aligned}\n$$\n",
+    "We find $\\frac{\\partial E}{\\partial z_k} = o_k - t_k$. Then T = 5 and dz/dw is y.\n",
+])
+def test_derivations_as_people_format_them(builtin, text):
+    assert builtin.check_derivation(text).all_right
+
+
+@pytest.mark.parametrize("spec", sorted(EXAMPLES.glob("*.toml")), ids=lambda p: p.stem)
+def test_derive_check_agrees_with_every_step_derive_writes(spec):
+    """The Derivation section of each rendered document, checked by derive check: an independent
+    reading of every printed line, back through the LaTeX reader."""
+    from conftest import OUTPUT
+    section = (OUTPUT / f"{spec.stem}.md").read_text().split("\n## Derivation\n")[1].split("\n## ")[0]
+    checked = Derivation.from_spec(spec).check_derivation(section, spec.stem)
+    assert len(checked.steps) > 15 and checked.all_right
+
+
+def test_several_claims_make_one_json_object(cli):
+    run = cli("check", "--claim", "dE/dz[k] = o[k]", "--claim", "dE/dz[k] = o[k] - t[k]", "--format", "json")
+    report = json.loads(run.stdout)
+    assert run.returncode == 1 and report["all_right"] is False and len(report["steps"]) == 2
+    assert [s["verdict"] for s in report["steps"]] == ["wrong", "right"]
+
+
+def test_a_scalar_counterexample_has_no_entry(cli):
+    run = cli("check", EXAMPLES / "temperature-softmax.toml", "--claim", "dE/dT = 0")
+    assert "\n    the claim gives 0, the true value is" in run.stdout and "at :" not in run.stdout
+
+
+def test_a_wrong_claim_on_top_of_an_assumption():
+    checked = example("soft-targets").check("dE/dz[j] = t[j] - o[j]")
+    assert checked.diagnosis.models == ("lost_sign",) and checked.diagnosis.detail["assumed"] == Targets.DISTRIBUTION
+    assert "taken to sum to one" in " ".join(example("soft-targets").check_report(checked).split())
+
+
+def test_a_transposed_matrix_inside_a_sum(builtin):
+    checked = builtin.check("dE/dy[i] = sum(j, w[j,i]*(o[j]-t[j]))")
+    assert checked.diagnosis.models == ("transposed",)

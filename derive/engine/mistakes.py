@@ -154,10 +154,16 @@ def divided(claimed: Claimed, base: Candidate) -> Iterator[Candidate]:
 
 
 def transposed(claimed: Claimed, base: Candidate) -> Iterator[Candidate]:
-    """The two indices of a matrix's gradient swapped: the other layout convention."""
+    """The two indices of a matrix's gradient swapped (the other layout convention), or of a
+    matrix inside it (w_ji for w_ij)."""
     if len(claimed.indices) == 2 and claimed.indices[0] != claimed.indices[1]:
         first, second = claimed.indices
-        yield _slip(base, "transposed", rename_free(base.expr, {first: second, second: first}))
+        yield _slip(base, "transposed", rename_free(base.expr, {first: second, second: first}), tensor=None)
+    matrices = sorted({str(q.base.label) for q in base.expr.atoms(sp.Indexed) if len(q.indices) == 2})
+    for name in matrices:
+        swapped = base.expr.replace(lambda q: isinstance(q, sp.Indexed) and str(q.base.label) == name,
+                                    lambda q: q.base[q.indices[1], q.indices[0]])
+        yield _slip(base, "transposed", swapped, tensor=name)
 
 
 def lost_sign(claimed: Claimed, base: Candidate) -> Iterator[Candidate]:

@@ -306,8 +306,10 @@ class ChainCheck:
         return self.first_wrong is None
 
     @classmethod
-    def of_claim(cls, check: ClaimCheck) -> "ChainCheck":
-        return cls((StepCheck(Line(1, check.claim.text, check.claim, False), check, None),), single=True)
+    def of_claims(cls, checks: list[ClaimCheck]) -> "ChainCheck":
+        """Claims checked one by one (``derive check --claim ... --claim ...``), numbered from 1."""
+        return cls(tuple(StepCheck(Line(n, c.claim.text, c.claim, False), c, None) for n, c in enumerate(checks, 1)),
+                   single=True)
 
 
 def check_chain(engine, chain: Chain) -> ChainCheck:

@@ -9,7 +9,8 @@ import numpy as np
 import sympy as sp
 
 from ..numeric.claims import ChainCheck, ClaimCheck, Counterexample, StepCheck, Verdict
-from ..model.partials import Partial
+from ..model.indices import index_range, make_index, rename_free
+from ..model.partials import Partial, indices_of
 from ..printing import latex, name_tex, text
 from ..spec.chains import is_latex
 from ..spec.claims import Claim
@@ -45,11 +46,14 @@ class _Text:
     """Expressions as the spec syntax prints them, the way a claim is written on the command line."""
 
     NOT_EQUAL = "≠"
+    AFTER_ENTRY = ": "
 
     @staticmethod
     def expr(expr) -> str:
         """As the claim syntax reads it back: a derivative inside an expression is partial(U, X)."""
-        return text(expr.replace(Partial, lambda u, x: sp.Function("partial")(u, x)))
+        partial = sp.Function("partial")
+        return text(expr.replace(Partial, lambda u, x: partial(u, x)).replace(
+            sp.Derivative, lambda e, *v: partial(e, v[0][0] if isinstance(v[0], sp.Tuple) else v[0])))
 
     @staticmethod
     def derivative(lhs) -> str:
@@ -88,6 +92,7 @@ class _Latex:
     a name and its value into one formula)."""
 
     NOT_EQUAL = r"\neq"
+    AFTER_ENTRY = " "
 
     @staticmethod
     def expr(expr) -> str:
@@ -194,26 +199,47 @@ def _assumption(check: ClaimCheck, math, network) -> dict:
 
 
 def _cases(check: ClaimCheck, math) -> dict:
-    cases, jacobian = check.cases, check.jacobian
-    return {"output_index": math.index(cases.output_index), "input_index": math.index(cases.input_index),
-            "equal": math.expr(cases.equal), "different": math.expr(cases.different),
-            "equal_when": math.entry(f"{cases.output_index.name} = {cases.input_index.name}"),
-            "differ_when": math.entry(f"{cases.output_index.name} {math.NOT_EQUAL} {cases.input_index.name}"),
+    apart = _apart(check)
+    cases, jacobian = check.cases, apart(check.jacobian)
+    out, into = apart(cases.output_index), apart(cases.input_index)
+    return {"output_index": math.index(out), "input_index": math.index(into),
+            "equal": math.expr(apart(cases.equal)), "different": math.expr(apart(cases.different)),
+            "equal_when": math.entry(f"{out.name} = {into.name}"),
+            "differ_when": math.entry(f"{out.name} {math.NOT_EQUAL} {into.name}"),
             "jacobian": math.derivative(jacobian), "output": math.expr(jacobian.numerator),
             "variable": math.expr(jacobian.denominator)}
+
+
+def _apart(check: ClaimCheck):
+    """The layer derivative's own indices renamed where the claim uses the letter over another
+    range (the claim's j of z1 is not the j of do_k/dz2_j)."""
+    if check.jacobian is None:
+        return lambda expr: expr
+    claim = {i.name: index_range(i) for i in check.claim.order}
+    own = list(dict.fromkeys((*indices_of(check.jacobian.numerator), *indices_of(check.jacobian.denominator))))
+    fresh = (letter for letter in "klpqruvabcdefgh" if letter not in claim and all(i.name != letter for i in own))
+    # a letter over the same range reads as the same index (the class j of w_ij and of z_j)
+    clashing = [i for i in own if i.name in claim and claim[i.name] != index_range(i)]
+    mapping = {i: make_index(next(fresh), index_range(i)) for i in clashing}
+
+    def renamed(expr):
+        return mapping.get(expr, expr) if isinstance(expr, sp.Idx) else rename_free(expr, mapping)
+    return renamed
 
 
 def _mistake(model: str, check: ClaimCheck, math) -> dict:
     detail = check.diagnosis.detail
     shown = {"model": model}
     if model == "diagonal_only":
-        shown["jacobian"] = math.derivative(detail["block"].lhs)
+        shown["jacobian"] = math.derivative(_apart(check)(detail["block"].lhs))
     if model == "divided":
         division = detail["divided"]
         shown.update(gradient=math.derivative(division["gradient"]), by=math.derivative(division["by"]),
                      by_value=math.expr(division["by_value"]), through=math.expr(division["gradient"].denominator))
     if model == "ignored_path":
         shown["quantity"], shown["through"] = math.name(detail["quantity"]), math.name(detail["through"])
+    if model == "transposed":
+        shown["tensor"] = detail[model]["tensor"] and math.name(detail[model]["tensor"])
     if model == "lost_mean":
         shown["size"] = math.name(str(detail[model]["size"]))
     if model == "wrong_layer":
@@ -229,9 +255,10 @@ def _conflict(conflict, math) -> dict:
 
 def _example(example: Counterexample, claim: Claim, math) -> dict:
     values = example.values.items()
+    entry = ", ".join(f"{name} = {position + 1}" for name, position in example.entry.items())
     return {"sizes": math.entry(", ".join(f"{name} = {size}" for name, size in example.sizes.items())),
             "values": [{"name": math.raw_name(name), "value": math.array(value)} for name, value in values],
-            "entry": math.entry(", ".join(f"{name} = {position + 1}" for name, position in example.entry.items())),
+            "at": f"at {math.entry(entry)}{math.AFTER_ENTRY}" if entry else "",
             "claimed": math.number(example.claimed), "true": math.number(example.true)}
 
 

@@ -14,12 +14,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ..errors import InputError
 from ..model.network import Network
-from .claims import Claim, ClaimError, claim_from, read_claim, split_claim
+from .claims import Claim, ClaimError, claim_from, read_derivative, sides_of, split_claim
 from .latex import read_latex_sides
 
 _LATEX = re.compile(r"[\\_{}^]")
 _DERIVATIVE = re.compile(r"\\partial|\\frac\s*\{\s*(d|\\delta|\\mathrm\s*\{\s*d)|\Ad\s*[A-Za-z]")
+_NUMBERED = re.compile(r"_\{?\s*[0-9]")
+_INLINE = re.compile(r"(?<![$\\])\$([^$\n]+)\$")
+_ENVIRONMENT = re.compile(r"\\(?:begin|end)\{(?:aligned|align|split|gathered|gather|equation|eqnarray|array)\*?\}"
+                         r"(?:\{[^}]*\})?")
+_TRAILING = re.compile(r"(?:\\[,;:!]|\\q?quad|\s|[.,;])+$")
 _BLOCK = re.compile(r"\$\$(.+?)\$\$|\\\[(.+?)\\\]|\\begin\{(align|aligned|equation|gather|split|eqnarray)\*?\}"
                     r"(.+?)\\end\{\3\*?\}|```math\n(.+?)```", re.S)
 
@@ -40,6 +46,10 @@ def is_latex(text: str) -> bool:
     return bool(_LATEX.search(text))
 
 
+class ChainError(InputError):
+    """A derivation file that holds nothing to check."""
+
+
 @dataclass(frozen=True)
 class Chain:
     lines: tuple[Line, ...]
@@ -53,7 +63,9 @@ def read_chain(network: Network, text: str, origin: str = "<steps>") -> Chain:
     definition = False  # the equation before was not a step
     for number, equation in _equations(text):
         left = equation.split("=", 1)[0].strip()
-        definition = (bool(left) and not _DERIVATIVE.search(left)) or (not left and definition)
+        # a definition, or a numbered entry (dE/dz_1 of a worked example): not a step in index form
+        definition = (bool(left) and (not _DERIVATIVE.search(left) or _NUMBERED.search(left))) \
+            or (not left and definition)
         if definition:
             skipped.append(number)
             continue
@@ -62,13 +74,14 @@ def read_chain(network: Network, text: str, origin: str = "<steps>") -> Chain:
         except ClaimError as error:
             raise ClaimError(equation, f"{origin}, line {number}: {error.problem}", error.column) from None
     if not lines:
-        raise ClaimError(origin, "found no step to check (one step a line, each an equation for a derivative, "
-                                 "such as dE/dz[k] = o[k] - t[k])")
+        raise ChainError(f"{origin}: found no step to check (one step a line, each an equation for a "
+                         f"derivative, such as dE/dz[k] = o[k] - t[k])")
     return Chain(tuple(lines), tuple(skipped))
 
 
 def _equations(text: str):
-    """(line number, equation) for each step, from math blocks where there are any."""
+    """(line number, equation) for each step: from math blocks where there are any, else from
+    inline $...$ math where there is any (the prose around it is not read), else every line."""
     blocks = list(_BLOCK.finditer(text))
     if blocks:
         for match in blocks:
@@ -77,22 +90,34 @@ def _equations(text: str):
             for offset, row in _rows(match.group(body_group)):
                 yield start + offset, row
         return
+    inline = [m for m in _INLINE.finditer(text) if "=" in m.group(1)]
+    if inline:
+        for match in inline:
+            yield text.count("\n", 0, match.start()) + 1, _cleaned(match.group(1))
+        return
     for number, line in enumerate(text.splitlines(), 1):
-        line = line.strip().strip("$").strip()
+        line = line.strip()
         if line and not line.startswith("#") and "=" in line:
-            yield number, line
+            yield number, _cleaned(line)
 
 
 def _rows(body: str):
     """The rows of a math block split at \\\\, with the line each starts on."""
     offset = 0
-    for row in re.split(r"\\\\(?:\[[^\]]*\])?", body):
-        cleaned = re.sub(r"\\(?:label|tag|notag|nonumber)(?:\{[^}]*\})?", "", row).replace("&", " ").strip()
-        cleaned = cleaned.rstrip(",.;").strip()
+    for row in re.split(r"\\\\(?:\[[^\]]*\])?", _ENVIRONMENT.sub(" ", body)):
+        cleaned = _cleaned(row)
         skipped = len(row) - len(row.lstrip())
         if cleaned and "=" in cleaned:
             yield offset + row.count("\n", 0, skipped), cleaned
         offset += row.count("\n")
+
+
+def _cleaned(row: str) -> str:
+    """An equation without its alignment marks, its comment column (&& \\text{...}), its number
+    and its closing punctuation."""
+    row = re.sub(r"\\boxed\{(.*)\}", r"\1", row.split("&&")[0])
+    row = re.sub(r"\\(?:label|tag|notag|nonumber)\*?(?:\{[^}]*\})?", "", row).replace("&", " ")
+    return _TRAILING.sub("", " ".join(row.split()).strip("$")).strip()
 
 
 def _claims_of(network: Network, number: int, equation: str, before: Claim | None) -> list[Line]:
@@ -106,7 +131,7 @@ def _claims_of(network: Network, number: int, equation: str, before: Claim | Non
         if before is None:
             raise ClaimError(equation, "the first step must say which derivative it is about, "
                                        "such as dE/dz[k] = ...")
-        lhs = _sides_of(before)
+        lhs = sides_of(before)
     for n, side in enumerate(sides, 1):
         claims.append(Line(number, equation, claim_from(network, equation, *lhs, side, None), continues,
                            n if len(sides) > 1 else 1))
@@ -116,15 +141,6 @@ def _claims_of(network: Network, number: int, equation: str, before: Claim | Non
 
 def _spec_sides(network: Network, equation: str):
     """(derivative or None, right-hand sides) of a line in the spec syntax."""
-    parts = equation.split("=")
-    if parts[0].strip():
-        first = read_claim(network, "=".join(parts[:2]))
-        return _sides_of(first), [p for p in parts[1:]]
     split_claim(equation)
-    return None, parts[1:]
-
-
-def _sides_of(claim: Claim):
-    def side(q):
-        return (str(q.base.label), tuple(i.name for i in q.indices)) if hasattr(q, "indices") else (q.name, ())
-    return side(claim.lhs.numerator), side(claim.lhs.denominator)
+    left, *sides = equation.split("=")
+    return (read_derivative(network, equation, left) if left.strip() else None), sides

@@ -76,11 +76,21 @@ def read_claim(network: Network, text: str) -> Claim:
     if "=" in right:
         raise ClaimError(text, "a claim has one '='; check a chain of equalities as a derivation file, "
                                "one step a line", start + right.index("="))
+    return claim_from(network, text, *read_derivative(network, text, left), right, start)
+
+
+def read_derivative(network: Network, text: str, left: str) -> tuple[tuple, tuple]:
+    """The (name, indices) of a derivative's numerator and denominator: dE/dw[i,j]."""
     match = LHS.match(left)
     if not match:
         raise ClaimError(text, "the left-hand side must be a derivative such as dE/dw[i,j] or do[j]/dz[k]", 0)
-    numerator, denominator = (_side(network, text, match.group(n), match.group(n + 1)) for n in (1, 3))
-    return claim_from(network, text, numerator, denominator, right, start)
+    return tuple(_side(network, text, match.group(n), match.group(n + 1)) for n in (1, 3))
+
+
+def sides_of(claim: Claim) -> tuple[tuple, tuple]:
+    """The (name, indices) of the claim's numerator and denominator, as ``claim_from`` takes them."""
+    return tuple((_name(q), tuple(i.name for i in q.indices) if isinstance(q, sp.Indexed) else ())
+                 for q in (claim.lhs.numerator, claim.lhs.denominator))
 
 
 def _side(network: Network, text: str, name: str, subscripts: str | None) -> tuple[str, tuple[str, ...]]:

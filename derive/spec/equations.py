@@ -245,10 +245,11 @@ def _check_call(text: str, node: ast.Call, indices: set[str], partials: bool) ->
             raise EquationError(text, "delta takes two index names: delta(j, k)", node.col_offset)
         _bound(text, node, [a.id for a in node.args], indices)
     elif name == "partial" and partials:
-        if len(node.args) != 2 or not all(isinstance(a, (ast.Name, ast.Subscript)) for a in node.args):
-            raise EquationError(text, "partial takes two quantities: partial(o[j], z[k])", node.col_offset)
+        if len(node.args) != 2 or not isinstance(node.args[1], (ast.Name, ast.Subscript)):
+            raise EquationError(text, "partial takes what is differentiated and a quantity: partial(o[j], z[k])",
+                                node.col_offset)
         for arg in node.args:
-            _check(text, arg, indices)
+            _check(text, arg, indices, partials)
     elif name in FUNCTIONS:
         if len(node.args) != 1:
             raise EquationError(text, f"{name}() takes one argument", node.col_offset)
@@ -347,6 +348,7 @@ def _build(node, scopes, index_for):
     if name == "delta":
         first, second = (index_for(_scope(scopes, a.id)) for a in node.args)
         return sp.KroneckerDelta(first, second)
-    if name == "partial":
-        return Partial(*(_build(arg, scopes, index_for) for arg in node.args))
+    if name == "partial":  # of a quantity: dU/dX; of an expression: d/dX (expression), the others held fixed
+        top, bottom = (_build(arg, scopes, index_for) for arg in node.args)
+        return Partial(top, bottom) if isinstance(top, (sp.Indexed, sp.Symbol)) else sp.Derivative(top, bottom)
     return FUNCTIONS[name](_build(node.args[0], scopes, index_for))

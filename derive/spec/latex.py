@@ -4,11 +4,11 @@ r"""The LaTeX people write derivatives in, read into the spec syntax by derive's
 ``dE/dw[i,j] = -t[j]*(1-o[j])*o[i]``.  The subset: ``\frac``, partial derivatives written
 ``\frac{\partial U}{\partial X}`` (or with ``\delta`` or ``d``), ``\sum_k`` (its limits ignored;
 it sums the product that follows), ``\delta_{jk}``, ``e^{...}``, ``\exp``, ``\log``, ``\ln``,
-``\tanh``, ``\sqrt``, ``\cdot``, ``\times``, ``\div``, implicit multiplication, ``^`` powers, subscripts
-``_{ij}`` / ``_{i,j}`` (one letter an index), ``x^{(1)}`` for the quantity x1, brackets, and
-the spacing commands.  Nothing is evaluated: the translation is text, which the spec reader
-then checks like any other.  A subscript is split into indices by the quantity's rank, so the
-network is needed to read one.
+``\tanh``, ``\sqrt``, ``\cdot``, ``\times``, ``\div``, ``[x > 0]`` (a step), implicit
+multiplication, ``^`` powers, subscripts ``_{ij}`` / ``_{i,j}`` (one letter an index),
+``x^{(1)}`` for the quantity x1, brackets, and the spacing commands.  Nothing is evaluated:
+the translation is text, which the spec reader then checks like any other.  A subscript is
+split into indices by the quantity's rank, so the network is needed to read one.
 """
 from __future__ import annotations
 
@@ -191,6 +191,9 @@ class _Reader:
         if closing is None:
             self.fail(f"'{opening}' does not open a bracket", token.column)
         inner = self.expression()
+        if opening in ("[", r"\lbrack") and self.peek(">") and self.peek("0", offset=1):  # [x > 0]: a step
+            self.at += 2
+            inner = _Piece(f"heaviside({inner.text})")
         end = self.current()
         if end is not None and end.text.startswith("\\right"):
             self.take()
@@ -250,8 +253,12 @@ class _Reader:
             self.take()
             if not self.derivative_mark():
                 break
-            if self.peek("}"):
-                self.fail("derive reads a derivative as \\frac{\\partial U}{\\partial X}, with the quantity on top")
+            if self.peek("}") and not sides:  # \frac{\partial}{\partial X} (expression): an operator
+                self.take()
+                operator = self.derivative_operator()
+                if operator is not None:
+                    return operator
+                break
             sides.append(self.quantity())
             self.expect("}")
         if len(sides) != 2:
@@ -259,12 +266,24 @@ class _Reader:
             return None
         return _partial(*sides)
 
+    def derivative_operator(self) -> _Piece | None:
+        r"""After \frac{\partial}: {\partial X} and what it acts on, read as partial(expression, X)."""
+        if not self.peek("{"):
+            return None
+        self.take()
+        if not self.derivative_mark():
+            return None
+        bottom = self.quantity()
+        self.expect("}")
+        operand = self.factor()
+        return _Piece(f"partial({operand.text}, {_indexed(*bottom)})")
+
     def derivative_mark(self) -> bool:
         """Take the d of a derivative: \\partial, \\delta, d, \\mathrm{d}, or the d of a word dE."""
         mark = self.current()
         if mark is None:
             return False
-        if mark.text in (r"\partial", r"\delta", "d"):
+        if mark.text in (r"\partial", r"\delta", "d") and not self.peek("_", offset=1):  # \delta_{jk} is Kronecker's
             self.take()
             if self.peek("^"):
                 self.fail("derive checks first derivatives only")
