@@ -66,7 +66,9 @@ class Claimed:
         renamed = rename_bound(expr, set(self.taken), self.engine.naming.pool)
         return rename_free(renamed, dict(zip(own, self.indices)))
 
-    def gradient(self, engine) -> sp.Expr:
+    def gradient_in(self, engine) -> sp.Expr:
+        """dE/d(variable) at the claim's indices, as ``engine`` derives it (this network's engine,
+        or one with a mistake made: a shortcut)."""
         found = engine.gradient_of(self.variable)
         return self.at_claim(found.result, found.indices)
 
@@ -106,7 +108,7 @@ def diagonal_only(claimed: Claimed, base: Candidate) -> Iterator[Candidate]:
         if (cases := off_diagonal_cases(engine, block)) is not None:
             jacobian = diagonal_jacobian(cases)
             wrong = shortcut(engine, block, jacobian, "diagonal_only")
-            yield Candidate(("diagonal_only",), claimed.gradient(wrong),
+            yield Candidate(("diagonal_only",), claimed.gradient_in(wrong),
                             {"block": block, "cases": cases, "jacobian": jacobian})
 
 
@@ -124,7 +126,7 @@ def ignored_path(claimed: Claimed, base: Candidate) -> Iterator[Candidate]:
             local = engine.store.get(BlockKey.local(consumer.output, block.key.wrt))
             if local is not None:
                 wrong = shortcut(engine, local, sp.S.Zero, "ignored_path")
-                yield Candidate(("ignored_path",), claimed.gradient(wrong),
+                yield Candidate(("ignored_path",), claimed.gradient_in(wrong),
                                 {"block": block, "quantity": block.key.wrt, "through": consumer.output})
 
 

@@ -174,7 +174,7 @@ def right_derivative(engine, claim: Claim) -> sp.Expr | None:
     network = engine.network
     claimed = _claimed(engine, claim)
     if claim.numerator == network.loss.output:
-        return claimed.gradient(engine) if claim.denominator in network.differentiable() else None
+        return claimed.gradient_in(engine) if claim.denominator in network.differentiable() else None
     layer = network.defining(claim.numerator)
     if layer is None or not layer.uses(claim.denominator) or not _only_directly(network, layer, claim.denominator):
         return None

@@ -24,6 +24,8 @@ _SPACING = {r"\,", r"\;", r"\:", r"\!", r"\ ", r"\quad", r"\qquad", "&", r"\left
             r"\big", r"\Big", r"\bigg", r"\Bigg", r"\bigl", r"\bigr", r"\Bigl", r"\Bigr", r"\limits"}
 _OPEN = {"(": ")", "[": "]", r"\{": r"\}", r"\lbrack": r"\rbrack", r"\langle": r"\rangle"}
 _TIMES = {"*", r"\cdot", r"\times", r"\ast"}
+_STARTS = {r"\frac", r"\dfrac", r"\tfrac", r"\sum", r"\delta", r"\exp", r"\log", r"\ln", r"\tanh", r"\sqrt",
+           r"\mathrm", r"\operatorname", r"\boxed", r"\partial", r"\sigma"}  # commands a factor can start with
 _FUNCTIONS = {p.name: p.name for p in PRIMITIVES} | {"ln": "log", "sigma": "sigmoid"}  # sigma, unless a quantity
 _PARTIAL = {r"\partial", r"\delta", "d", r"\mathrm"}
 _GREEK = {"alpha", "beta", "gamma", "epsilon", "varepsilon", "eta", "theta", "lambda", "mu", "nu", "rho", "sigma",
@@ -134,9 +136,7 @@ class _Reader:
         if token is None:
             return False
         t = token.text
-        return t in _OPEN or t == "{" or t.startswith("\\left") or t[0].isalnum() or \
-            t in (r"\frac", r"\dfrac", r"\tfrac", r"\sum", r"\delta", r"\exp", r"\log", r"\ln", r"\tanh", r"\sqrt",
-                  r"\mathrm", r"\operatorname", r"\text", r"\boxed", r"\partial", r"\sigma") or t[1:] in _GREEK
+        return t in _OPEN or t == "{" or t.startswith("\\left") or t[0].isalnum() or t in _STARTS or t[1:] in _GREEK
 
     def factor(self) -> _Piece:
         base = self.primary()
