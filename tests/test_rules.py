@@ -196,3 +196,15 @@ def test_a_scalar_statistic_is_named_back_in_a_sum_and_a_square_root_in_a_recipr
     h = sp.IndexedBase("h")
     assert apply("fold_definition", (x[j] - mu) / v, definitions=(norm,)) == h[j] / sp.sqrt(v)
     assert apply("fold_definition", (x[j] - mu) * v, definitions=(norm,)) == (x[j] - mu) * v  # not v^(1/2) v^(1/2)
+
+
+def test_one_hot_targets_pick_the_weight_of_the_true_class():
+    """Regression (#10): o_j sum_k c_k t_k - c_j t_j stayed so; with one-hot targets c_j t_j is
+    (sum_k c_k t_k) t_j, and the class weight scales the usual gradient."""
+    c = sp.IndexedBase("c")
+    weight = summation(c[k] * t[k], k)
+    expr = x[j] * weight - c[j] * t[j]
+    assert apply("true_class", expr, target="t", targets=Targets.ONE_HOT) == x[j] * weight - t[j] * weight
+    assert apply("true_class", expr, target="t", targets=Targets.DISTRIBUTION) == expr  # not for distributions
+    assert apply("true_class", x[j] * summation(t[k], k) - t[j], target="t", targets=Targets.ONE_HOT) == \
+        x[j] * summation(t[k], k) - t[j]  # no weight: the targets' own sum is normalized_targets'

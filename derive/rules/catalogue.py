@@ -47,6 +47,8 @@ REWRITES: tuple[StepKind, ...] = (
     StepKind("multiply_out", ("how",), rw.multiply_out),
     # last: the targets' sum to one is used only after the general form has been shown
     StepKind("normalized_targets", ("sums", "target", "kind"), rw.normalized_targets),
+    # and the value of a weight at the true class, which one-hot targets pick out
+    StepKind("true_class", ("weights", "target"), rw.true_class),
 )
 
 STEPS: tuple[StepKind, ...] = (DEFINITION, DIFFERENTIATE, CHAIN_RULE, SUBSTITUTE, SUBSTITUTE_DERIVED, *REWRITES)

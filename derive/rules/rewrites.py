@@ -15,7 +15,7 @@ import sympy as sp
 
 from ..limits import MAX_EXPONENT
 from ..model.indices import NamePool, alpha_normal, free_indices, index_range, make_sum, rename_bound
-from ..model.network import Layer
+from ..model.network import Targets, Layer
 from ..model.partials import Partial, is_unevaluated_product
 
 
@@ -382,6 +382,38 @@ def normalized_targets(expr, ctx):
         return None
     new = rewrite(expr, visit)
     return (new, {"sums": sums, "target": ctx.target, "kind": ctx.targets}) if sums else None
+
+
+def true_class(expr, ctx):
+    """One-hot targets: t_j is 0 except at the true class, so f_j t_j = (sum_k f_k t_k) t_j, the
+    f of the true class, wherever that sum stands in the expression too (the class weight of
+    relu-class-weights: o_j sum_k c_k t_k - c_j t_j becomes (sum_k c_k t_k)(o_j - t_j))."""
+    if ctx.target is None or ctx.targets != Targets.ONE_HOT:
+        return None
+    weights = []
+    for total in sorted(expr.atoms(sp.Sum), key=sp.default_sort_key):
+        body, indices = _sum_parts(total)
+        targets = [f for f in sp.Mul.make_args(body) if isinstance(f, sp.Indexed) and str(f.base.label) == ctx.target]
+        if len(indices) != 1 or len(targets) != 1 or targets[0].indices[-1] != indices[0]:
+            continue
+        k, target = indices[0], targets[0]
+        weight = sp.Mul(*[f for f in sp.Mul.make_args(body) if f is not target])
+        if weight == 1 or ctx.target in {str(q.base.label) for q in weight.atoms(sp.Indexed)}:
+            continue
+        weights.append((total, k, target, weight))
+    for total, k, target, weight in weights:
+        for term in sorted((t for a in expr.atoms(sp.Add) for t in a.args), key=sp.default_sort_key):
+            for factor in sp.Mul.make_args(term):
+                if isinstance(factor, sp.Indexed) and factor.base == target.base and factor.indices[-1] != k \
+                        and factor.indices[:-1] == target.indices[:-1]:
+                    own = weight.xreplace({k: factor.indices[-1]})  # c_j of c_j t_j
+                    if _has_factor(term, own):
+                        return expr.xreplace({term: term / own * total}), {"weights": [total], "target": ctx.target}
+    return None
+
+
+def _has_factor(term, factor) -> bool:
+    return all(f in sp.Mul.make_args(term) for f in sp.Mul.make_args(factor))
 
 
 def combine_powers(expr, ctx):
