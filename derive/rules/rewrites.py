@@ -132,8 +132,8 @@ def fold_definition(expr, ctx):
     candidates = [layer for layer in ctx.definitions if layer_names[layer.output] <= present]
 
     def visit(node):
-        if isinstance(node, (sp.Sum, sp.Indexed, sp.Idx, sp.KroneckerDelta)) or not node.args:
-            return None
+        if isinstance(node, (sp.Indexed, sp.Idx, sp.KroneckerDelta)) or not node.args:
+            return None  # a sum is looked at whole: sum_k z_kj is B mu_j, though nothing inside it is
         folded_here = None
         present_here = _base_names(node)
         for layer in candidates:
