@@ -1,6 +1,7 @@
 """NumPy code for every gradient: from the matrix form where there is one, else np.einsum from
 the index form; each run (our own generated code, in the test) against the index form."""
 import numpy as np
+import sympy as sp
 import pytest
 
 from derive import Derivation
@@ -55,3 +56,15 @@ def test_the_numerator_layout_transposes_a_matrix_gradient_without_a_matrix_form
     denominator = run(derivation.numpy_code("w1"), point.values)
     assert denominator.shape == point.values["w1"].shape
     assert np.allclose(run(derivation.numpy_code("w1", layout="numerator"), point.values), denominator.T)
+
+
+def test_a_scalar_below_the_line_is_bracketed_and_its_functions_are_numpy():
+    """Regression (#9): a layer norm's backward pass read `x / eps + s` for x / (eps + s), and
+    called `sqrt` for np.sqrt (its generated code failed; found by tests/test_generality.py)."""
+    from derive.matrix import nodes as n
+    from derive.printing import numpy_code
+    eps, s = sp.symbols("eps s")
+    vector = n.Leaf("g", 1)
+    assert numpy_code(n.Scale(n.Scalar(1 / (eps + s)), vector)) == "g / (eps + s)"
+    code = numpy_code(n.Scale(n.Scalar(1 / sp.sqrt(eps + s)), vector))
+    assert np.allclose(run(code, {"g": [1.0, 2.0], "eps": 0.5, "s": 3.5}), [0.5, 1.0]), code

@@ -10,6 +10,7 @@ import sympy as sp
 
 from ..matrix import nodes as n
 from ..model.primitives import BY_NAME, BY_POWER
+from .einsum import einsum_code
 from .index import latex, text
 from .names import error_tex, matrix_name_tex
 
@@ -173,7 +174,9 @@ class NumpyPrinter(n.NodeVisitor):
         if n.is_reciprocal(factor):
             return f"{self.atom(inner)} / {self.atom(factor.base)}"
         if isinstance(factor, n.Scalar) and isinstance(factor.value, sp.Pow) and factor.value.exp == -1:
-            return f"{self.atom(inner)} / {self.sized(factor.value.base)}"
+            base = factor.value.base
+            below = self.sized(base) if base.is_Atom else f"({self.sized(base)})"  # x / (eps + s), not x / eps + s
+            return f"{self.atom(inner)} / {below}"
         return f"{self.atom(factor)} * {self.atom(inner)}"
 
     def visit_Apply(self, node):
@@ -192,7 +195,11 @@ class NumpyPrinter(n.NodeVisitor):
         return self.visit(node.inner) if isinstance(node, n.Transpose) and node.rank == 1 else self.visit(node)
 
     def sized(self, value) -> str:
-        """A scalar in NumPy code, a dimension such as B read off an array: y.shape[0]."""
+        """A scalar in NumPy code, a dimension such as B read off an array: y.shape[0]; a function
+        of scalars (1/sqrt(eps + s)) as NumPy calls."""
+        if value.has(sp.Function) or any(isinstance(p, sp.Pow) and not p.exp.is_Integer
+                                         for p in sp.preorder_traversal(value)):
+            return einsum_code(value, (), self.sizes)
         named = {d: sp.Symbol(code) for d, code in self.sizes.items() if d in value.free_symbols}
         return text(value.xreplace(named))
 
