@@ -26,7 +26,7 @@ from ..model.primitives import of as primitive_of
 from ..numeric.mistakes import Counterexample
 from ..numeric.verify import Report
 from ..numeric.worked import WorkedChecked
-from ..rules.catalogue import NORMALIZED_TARGETS
+from ..rules.catalogue import TARGET_ASSUMPTIONS
 from ..printing import latex, latex_inline, matrix_latex, matrix_name_tex, name_tex
 from ..printing.names import error_tex
 from .environment import environment
@@ -265,7 +265,8 @@ def _targets(network: Network, blocks: list[Block]) -> dict | None:
     if network.target is None:
         return None
     subscript = "".join(network.target_indices())
-    used = any(step.rule == NORMALIZED_TARGETS.name for block in blocks for step in block.steps)
+    relying = {kind.name for kind in TARGET_ASSUMPTIONS}
+    used = any(step.rule in relying for block in blocks for step in block.steps)
     return {"name": name_tex(network.target), "kind": network.targets, "used": used,
             "sum": rf"\sum_{{{network.class_index()}}} {name_tex(network.target)}_{{{subscript}}}"}
 
@@ -372,9 +373,13 @@ def _worked_numbers(network: Network, worked: dict, checked: WorkedChecked | Non
     given = sorted((item for item in checked.values if name_of(item[0]) in order),
                    key=lambda item: (order.index(name_of(item[0])), sp.default_sort_key(item[0])))
     computed = [item for item in checked.values if name_of(item[0]) not in order]
-    return {"given": [f"{latex(e)} = {_numbers_tex(v)}" for e, v in given],
-            "computed": [f"{latex(e)} = {_numbers_tex(v)}" for e, v in computed],
-            "value": _numbers_tex(checked.value)}
+    # three places, so that the lines can be worked again from the numbers shown
+    zero_targets = [latex(e) for e, v in given if name_of(e) == network.target and v == 0
+                    and isinstance(e, sp.Indexed) and e.indices[-1] == 1]  # the class worked out
+    return {"given": [f"{latex(e)} = {_numbers_tex(v, 3)}" for e, v in given],
+            "computed": [f"{latex(e)} = {_numbers_tex(v, 3)}" for e, v in computed],
+            "value": _numbers_tex(checked.value, 3),
+            "zero_target": zero_targets[0] if zero_targets and abs(checked.value) > 1e-3 else None}
 
 
 def _shown_as_numbers(example: Counterexample) -> bool:
@@ -384,17 +389,17 @@ def _shown_as_numbers(example: Counterexample) -> bool:
     return all(np.ndim(a) <= 2 and (np.ndim(a) < 2 or np.shape(a)[1] <= 10) for a in arrays)
 
 
-def _numbers_tex(value) -> str:
+def _numbers_tex(value, places: int = 2) -> str:
     """Numbers as a person writes a small example: 0.62, (0.62, 0.38), or a matrix."""
     array = np.asarray(value, dtype=float)
     if array.ndim == 0:
         number = float(array)
         if number == round(number):  # a one-hot target
             return str(int(number))
-        return f"{0.0 if abs(number) < 0.005 else number:.2f}"
+        return f"{0.0 if abs(number) < 0.5 * 10 ** -places else number:.{places}f}"
     if array.ndim == 1:
-        return r"\left(" + r",\ ".join(_numbers_tex(x) for x in array) + r"\right)"
-    rows = [" & ".join(_numbers_tex(x) for x in row) for row in array]
+        return r"\left(" + r",\ ".join(_numbers_tex(x, places) for x in array) + r"\right)"
+    rows = [" & ".join(_numbers_tex(x, places) for x in row) for row in array]
     return r"\begin{pmatrix}" + r" \\ ".join(rows) + r"\end{pmatrix}"
 
 

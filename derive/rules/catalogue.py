@@ -53,7 +53,9 @@ REWRITES: tuple[StepKind, ...] = (
 
 STEPS: tuple[StepKind, ...] = (DEFINITION, DIFFERENTIATE, CHAIN_RULE, SUBSTITUTE, SUBSTITUTE_DERIVED, *REWRITES)
 BY_NAME: dict[str, StepKind] = {kind.name: kind for kind in STEPS}
-NORMALIZED_TARGETS = BY_NAME["normalized_targets"]  # documents say whether the targets' sum was used
+NORMALIZED_TARGETS = BY_NAME["normalized_targets"]
+# the steps that rest on what the spec declares of the targets: documents say whether any was used
+TARGET_ASSUMPTIONS = (NORMALIZED_TARGETS, BY_NAME["true_class"])
 
 # applied to a layer's definition before it is differentiated: log(e^{z_j}/S) = z_j - log S is
 # simpler to differentiate than the quotient
