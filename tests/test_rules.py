@@ -208,3 +208,26 @@ def test_one_hot_targets_pick_the_weight_of_the_true_class():
     assert apply("true_class", expr, target="t", targets=Targets.DISTRIBUTION) == expr  # not for distributions
     assert apply("true_class", x[j] * summation(t[k], k) - t[j], target="t", targets=Targets.ONE_HOT) == \
         x[j] * summation(t[k], k) - t[j]  # no weight: the targets' own sum is normalized_targets'
+
+
+def test_the_logistic_function_is_named():
+    """Regression (#9): exp(z)/(exp(z) + 1) was never named sigmoid (softplus' stayed
+    e^z/(e^z + 1), a swish layer kept e^{-z} in its derivative)."""
+    from derive.model.primitives import function
+    sigma = function("sigmoid")
+    z = x[j]
+    assert apply("fold_sigmoid", sp.exp(z) / (sp.exp(z) + 1) * t[j]) == sigma(z) * t[j]
+    assert apply("fold_sigmoid", t[j] / (1 + sp.exp(-z))) == sigma(z) * t[j]
+    assert apply("fold_sigmoid", t[j] / (1 + sp.exp(z))) == (1 - sigma(z)) * t[j]
+    assert apply("fold_sigmoid", sp.exp(2 * z) / (sp.exp(z) + 1) ** 2 * t[j]) == sigma(z) ** 2 * t[j]
+    assert apply("fold_sigmoid", t[j] + 1 / (1 + sp.exp(-z))) == t[j] + sigma(z)  # a term of its own
+
+
+def test_a_layer_output_is_named_in_its_square():
+    """e^{2 z} counts as e^{z} twice, so e^{2 z_j}/(e^{z_j} + 1)^2 is o_j^2 for o_j = e^{z_j}/(e^{z_j} + 1)."""
+    from derive import Derivation
+    layer = {"type": "custom", "define": "o[j] = exp(z[j])/(exp(z[j]) + 1)", "input": "z"}
+    derivation = Derivation.from_dict({"layers": [layer], "loss": {"type": "binary_cross_entropy", "input": "o",
+                                                                   "target": "t"}})
+    from derive.printing import text
+    assert text(derivation.gradient("z").result) == "o[j] - t[j]"

@@ -32,6 +32,8 @@ REWRITES: tuple[StepKind, ...] = (
     StepKind("contract_delta", ("pairs",), rw.contract_delta),
     # name layer outputs back (e^{z_j} / sum_l e^{z_l} = o_j) once the deltas have chosen the indices
     StepKind("fold_definition", ("definitions",), rw.fold_definition),
+    # and a logistic function written with exponentials is named, where no layer output is it
+    StepKind("fold_sigmoid", ("arguments",), rw.fold_sigmoid),
     # multiply out and split sums only where that puts a delta in a term of its own, or frees a factor
     StepKind("distribute", (), rw.distribute),
     StepKind("split_sum", (), rw.split_sum),

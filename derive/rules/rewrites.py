@@ -15,6 +15,7 @@ import sympy as sp
 
 from ..limits import MAX_EXPONENT
 from ..model.indices import NamePool, alpha_normal, free_indices, index_range, make_sum, rename_bound
+from ..model.primitives import function as primitive_function
 from ..model.network import Targets, Layer
 from ..model.partials import Partial, is_unevaluated_product
 
@@ -177,7 +178,11 @@ def _factor_counter(expr) -> tuple[Counter, dict]:
     for base, exponent in expr.as_powers_dict().items():
         if base is sp.E:
             for piece in sp.Add.make_args(exponent):
-                add(sp.exp(piece), 1)
+                times, rest = piece.as_coeff_Mul()  # e^{2 z} is e^{z} squared
+                if times.is_Integer and rest != 1:
+                    add(sp.exp(rest), times)
+                else:
+                    add(sp.exp(piece), 1)
         else:
             add(base, exponent)
     return counts, originals
@@ -238,6 +243,65 @@ def _covers(available, needed) -> bool:
     if needed > 0:
         return available >= needed
     return available <= needed
+
+
+def fold_sigmoid(expr, ctx):
+    """Name the logistic function: e^{u} / (1 + e^{u}) = sigma(u), 1 / (1 + e^{-u}) = sigma(u),
+    1 / (1 + e^{u}) = 1 - sigma(u); powers alike (e^{2u} / (1 + e^{u})^2 = sigma(u)^2)."""
+    named = []
+
+    def visit(node):  # a product as a whole (bottom-up, its own factors come first), or a term alone
+        if isinstance(node, sp.Add):
+            terms = [named_in(t) if isinstance(t, sp.Pow) else None for t in node.args]
+            return None if all(t is None for t in terms) else \
+                sp.Add(*[t if t is not None else a for t, a in zip(terms, node.args)])
+        return named_in(node) if isinstance(node, sp.Mul) else None
+
+    def named_in(node):
+        factors = list(sp.Mul.make_args(node))
+        for n, factor in enumerate(factors):
+            base, power = factor.as_base_exp()
+            u = _logistic_argument(base)
+            if u is None or not (power.is_Integer and power < 0):
+                continue
+            above = 0
+            rest = factors[:n] + factors[n + 1:]
+            for m, other in enumerate(rest):
+                times = _power_of_exp(other, u)
+                if times is not None and 0 < times <= -power:
+                    above, rest = times, rest[:m] + rest[m + 1:]
+                    break
+            named.append(_sigmoid(u))
+            return sp.Mul(*rest) * _sigmoid(u) ** above * _sigmoid(-u) ** (-power - above)
+        return None
+    new = rewrite(expr, visit)
+    return (new, {"arguments": list(dict.fromkeys(named))}) if named and new != expr else None
+
+
+def _logistic_argument(base):
+    """u where ``base`` is 1 + e^{u}."""
+    if isinstance(base, sp.Add) and len(base.args) == 2 and sp.S.One in base.args:
+        other = next(a for a in base.args if a != 1)
+        if isinstance(other, sp.exp):
+            return other.args[0]
+    return None
+
+
+def _power_of_exp(factor, u):
+    """q where ``factor`` is e^{q u} for a whole q."""
+    base, power = factor.as_base_exp()
+    if isinstance(factor, sp.exp):
+        ratio = sp.simplify(factor.args[0] / u)
+        return int(ratio) if ratio.is_Integer else None
+    if isinstance(base, sp.exp) and power.is_Integer and base.args[0] == u:
+        return int(power)
+    return None
+
+
+def _sigmoid(v):
+    """sigma(v), written 1 - sigma(-v) where v has a minus sign: 1/(1 + e^{z}) = 1 - sigma(z)."""
+    sigma = primitive_function("sigmoid")
+    return 1 - sigma(-v) if v.could_extract_minus_sign() else sigma(v)
 
 
 def distribute(expr, ctx):
