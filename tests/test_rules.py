@@ -231,3 +231,19 @@ def test_a_layer_output_is_named_in_its_square():
                                                                    "target": "t"}})
     from derive.printing import text
     assert text(derivation.gradient("z").result) == "o[j] - t[j]"
+
+
+def test_outputs_that_their_equation_normalises_sum_to_one():
+    """Sum_k o_k = 1, read off o_j = u_j / sum_k u_k (not written in for "softmax")."""
+    o_layer = Layer("softmax", "o", (j,), sp.exp(x[j]) / summation(sp.exp(x[k]), k), "layer 1")
+    other = Layer("custom", "o", (j,), x[j] / summation(x[k] ** 2, k), "layer 1")  # not a normalisation
+    expr = t[j] * summation(o[k], k)
+    assert apply("outputs_sum_to_one", expr, definitions=(o_layer,)) == t[j]
+    assert apply("outputs_sum_to_one", expr, definitions=(other,)) == expr
+    from derive import Derivation
+    from derive.printing import text
+    derivation = Derivation.from_dict({"layers": [{"type": "softmax", "input": "z", "output": "o"}],
+                                       "loss": {"type": "custom", "define": "E = a*sum(j, o[j])"},
+                                       "constants": ["a"]})
+    assert text(derivation.gradient("z").result) == "0"  # E is the constant a
+    derivation.verify()

@@ -47,6 +47,8 @@ REWRITES: tuple[StepKind, ...] = (
     # a number common to a bracket stands in front of it, where it cancels against a fraction later
     StepKind("common_number", ("numbers",), rw.common_number),
     StepKind("multiply_out", ("how",), rw.multiply_out),
+    # a layer's outputs that its own equation makes sum to one (a softmax's)
+    StepKind("outputs_sum_to_one", ("sums",), rw.outputs_sum_to_one),
     # last: the targets' sum to one is used only after the general form has been shown
     StepKind("normalized_targets", ("sums", "target", "kind"), rw.normalized_targets),
     # and the value of a weight at the true class, which one-hot targets pick out

@@ -448,6 +448,45 @@ def normalized_targets(expr, ctx):
     return (new, {"sums": sums, "target": ctx.target, "kind": ctx.targets}) if sums else None
 
 
+def outputs_sum_to_one(expr, ctx):
+    """sum_k o_k = 1 for a layer whose equation divides each term by the sum of all of them
+    (o_j = u_j / sum_k u_k: a softmax, a normalised exponential of any kind), read off the
+    equation itself."""
+    layers = [layer for layer in ctx.definitions if _normalised(layer)]
+    if not layers:
+        return None
+    summed = []
+
+    def visit(node):
+        if not isinstance(node, sp.Sum):
+            return None
+        body, indices = _sum_parts(node)
+        for layer in layers:
+            if isinstance(body, sp.Indexed) and str(body.base.label) == layer.output and \
+                    body.indices[-1] in indices and body.indices[-1] not in body.indices[:-1]:
+                summed.append(node)
+                return _resum(sp.S.One, [limit for limit in node.limits if limit[0] != body.indices[-1]])
+        return None
+    new = rewrite(expr, visit)
+    return (new, {"sums": summed}) if summed else None
+
+
+@functools.lru_cache(maxsize=256)
+def _normalised(layer: Layer) -> bool:
+    """Is the layer's equation u_j / sum_k u_k over its last index?"""
+    if not layer.indices:
+        return False
+    last = layer.indices[-1]
+    for factor in sp.Mul.make_args(layer.rhs):
+        base, power = factor.as_base_exp()
+        if power == -1 and isinstance(base, sp.Sum) and len(base.limits) == 1:
+            dummy = base.limits[0][0]
+            if index_range(dummy) == index_range(last) and \
+                    sp.simplify(layer.rhs * base - base.function.xreplace({dummy: last})) == 0:
+                return True
+    return False
+
+
 def true_class(expr, ctx):
     """One-hot targets: t_j is 0 except at the true class, so f_j t_j = (sum_k f_k t_k) t_j, the
     f of the true class, wherever that sum stands in the expression too (the class weight of
