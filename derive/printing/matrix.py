@@ -32,8 +32,13 @@ class MatrixLatexPrinter(n.NodeVisitor):
         return "I"
 
     def visit_Transpose(self, node):
-        tex = self.atom(node.inner)
-        if isinstance(node.inner, (n.Leaf, n.Error)) and tex.endswith(")}"):  # W^{(1)}: one superscript, W^{(1)\top}
+        return self.transposed(node.inner)
+
+    def transposed(self, inner) -> str:
+        """The one place a transpose meets a superscript: W^{(1)} transposed is W^{(1)\top}, never
+        W^{(1)}^\top (a double superscript, which pdflatex and KaTeX refuse)."""
+        tex = self.atom(inner)
+        if isinstance(inner, (n.Leaf, n.Error)) and tex.endswith(")}"):
             return tex[:-1] + r"\top}"
         return rf"{tex}^\top"
 
@@ -44,7 +49,7 @@ class MatrixLatexPrinter(n.NodeVisitor):
         inner = node.inner
         if isinstance(inner, n.Hadamard) and len(inner.factors) == 2 \
                 and not any(n.is_reciprocal(f) for f in inner.factors):
-            return rf"{self.atom(inner.factors[0])}^\top {self.atom(inner.factors[1])}"  # 1^T (c . t) = c^T t
+            return rf"{self.transposed(inner.factors[0])} {self.atom(inner.factors[1])}"  # 1^T (c . t) = c^T t
         return rf"\mathbf{{1}}^\top {self.atom(inner)}"
 
     def visit_MatMul(self, node):
