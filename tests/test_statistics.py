@@ -56,3 +56,20 @@ def test_the_layer_norm_gradient_reads_as_a_person_writes_it():
     result = text(Derivation.from_dict(LAYER_NORM).gradient("z").result)
     assert result == ("(h[j] - t[j])/sqrt(eps + v) - h[j]*sum(k, h[k]*(h[k] - t[k]))/(n*sqrt(eps + v))"
                       " - sum(k, h[k] - t[k])/(n*sqrt(eps + v))")
+
+
+def test_a_custom_layer_of_several_equations_is_one_layer_with_named_parts(one_line_error, cli, tmp_path):
+    """define = [...]: the parts are derived as layers of their own and shown under the layer's name."""
+    one_layer = {**LAYER_NORM, "layers": [LAYER_NORM["layers"][0],
+                                          {"type": "custom", "name": "layer norm",
+                                           "define": [layer["define"] for layer in LAYER_NORM["layers"][1:]]}]}
+    parts, separate = Derivation.from_dict(one_layer), Derivation.from_dict(LAYER_NORM)
+    assert text(parts.gradient("z").result) == text(separate.gradient("z").result)
+    assert [layer.kind for layer in parts.network.layers[1:]] == ["layer norm"] * 3
+    assert parts.markdown().count(r"\text{(layer norm)}") == 3
+    spec = tmp_path / "ln.toml"
+    spec.write_text('[[layers]]\ntype = "custom"\nname = "layer norm"\ninput = "z"\n'
+                    'define = ["mu = sum(k, z[k])/n", "h[j] = z[j] - mu +"]\n'
+                    '[loss]\ntype = "mse"\ninput = "h"\ntarget = "t"\n[dimensions]\nz = ["n"]\n')
+    one_line_error(cli("build", spec, "--out", tmp_path / "out"),
+                   "layer 1 (layer norm) field 'define (equation 2)': syntax error")

@@ -20,6 +20,8 @@ def name_tex(name: str) -> str:
         return f"{name_tex(numbered.group(1))}^{{({numbered.group(2)})}}"
     if name in GREEK:
         return "\\" + name
+    if name == "eps":  # the epsilon of a norm's sqrt(v + eps)
+        return r"\varepsilon"
     if len(name) == 1:
         return name
     return f"\\mathrm{{{name}}}"

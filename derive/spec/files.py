@@ -52,7 +52,7 @@ def _source(data: dict, origin: str, slug: str) -> NetworkSource:
     layers_data = data.get("layers")
     if not isinstance(layers_data, list) or not layers_data:
         raise SpecError(f"{origin}: missing field 'layers' (at least one [[layers]] table)")
-    layers = [_layer(entry, number, origin) for number, entry in enumerate(layers_data, start=1)]
+    layers = [part for number, entry in enumerate(layers_data, start=1) for part in _layer(entry, number, origin)]
     if "loss" not in data or not isinstance(data["loss"], dict):
         raise SpecError(f"{origin}: missing table [loss]")
     loss, target, targets = _loss(data["loss"], origin)
@@ -109,18 +109,25 @@ def _only(table: dict, allowed: set[str], where: str, origin: str = "") -> None:
             raise SpecError(f"{origin}: {place}unknown field {quote(key)} (expected: {', '.join(sorted(allowed))})")
 
 
-def _layer(entry, number: int, origin: str) -> LayerSource:
+def _layer(entry, number: int, origin: str) -> list[LayerSource]:
+    """The layer's equation; a custom layer may have several (define = ["mu = ...", "h[j] = ..."]),
+    its named parts, each derived as a layer of its own."""
     if not isinstance(entry, dict):
         raise SpecError(f"{origin}: layer {number}: expected a table")
     kind = _field(entry, "type", f"layer {number}", origin)
     where = f"layer {number} ({kind})"
     if kind == "custom":
         _only(entry, {"type", "define", "name", "input", "parameters"}, where, origin)
-        text = _field(entry, "define", where, origin)
+        texts = _defines(entry, where, origin)
         inputs = (_name_field(entry, "input", where, origin),) if "input" in entry else ()
         parameters = tuple(_names_field(entry, "parameters", where, origin))
-        return LayerSource(_label(entry, where, origin), _parse(text, where, "define", origin), where,
-                           parameters, inputs)
+        label = _label(entry, where, origin)
+        named = f"layer {number} ({label})" if label != "custom" else where
+        if len(texts) == 1:
+            return [LayerSource(label, _parse(texts[0], where, "define", origin), where, parameters, inputs)]
+        return [LayerSource(label, _parse(text, named, f"define (equation {n + 1})", origin), f"{named}, part {n + 1}",
+                            parameters, inputs if n == 0 else ())
+                for n, text in enumerate(texts)]
     if kind not in LAYERS:
         raise SpecError(f"{origin}: layer {number}: unknown layer type {quote(kind)} "
                         f"(known: {', '.join([*LAYERS, 'custom'])})")
@@ -134,7 +141,17 @@ def _layer(entry, number: int, origin: str) -> LayerSource:
         raise SpecError(f"{origin}: {where} field 'layout': expected one of {', '.join(WEIGHT_LAYOUTS)}")
     text = layer_equation(kind, fields)
     parameters = tuple(fields[name] for name in spec.parameters if fields.get(name))
-    return LayerSource(kind, _parse(text, where, "type", origin), where, parameters, (fields["input"],))
+    return [LayerSource(kind, _parse(text, where, "type", origin), where, parameters, (fields["input"],))]
+
+
+def _defines(entry: dict, where: str, origin: str) -> list[str]:
+    """A custom layer's equation, or its list of equations (at least one)."""
+    value = entry.get("define")
+    if isinstance(value, list):
+        if not value or not all(isinstance(v, str) for v in value):
+            raise SpecError(f"{origin}: {where} field 'define': expected an equation, or a list of equations")
+        return value
+    return [_field(entry, "define", where, origin)]
 
 
 def _loss(entry: dict, origin: str):
