@@ -58,6 +58,8 @@ EXAMPLES = {
     "soft-targets": [
         "dE/dz[j] = o[j]*sum(k, t[k]) - t[j]", "dE/dw[i,j] = y[i]*(o[j]*sum(k, t[k]) - t[j])",
         "dE/db[j] = o[j]*sum(k, t[k]) - t[j]", "dE/dy[i] = sum(j, w[i,j]*(o[j]*sum(k, t[k]) - t[j]))"],
+    "layer-norm": [
+        "dE/dz[j] = (h[j] - t[j] - sum(k, h[k] - t[k])/n - h[j]*sum(k, h[k]*(h[k] - t[k]))/n)/sqrt(v + eps)"],
     "temperature-softmax": [
         "dE/dz[j] = (o[j] - t[j])/T", "dE/dw[i,j] = x[i]*(o[j] - t[j])/T", "dE/db[j] = (o[j] - t[j])/T"],
 }

@@ -465,3 +465,16 @@ def test_a_wrong_claim_on_top_of_an_assumption():
 def test_a_transposed_matrix_inside_a_sum(builtin):
     checked = builtin.check("dE/dy[i] = sum(j, w[j,i]*(o[j]-t[j]))")
     assert checked.diagnosis.models == ("transposed",)
+
+
+def test_a_layer_derivative_reads_as_the_chain_rule_uses_it_or_as_the_total():
+    """dh_k/dz_j of a layer norm: as its own equation's partial (mu and v held fixed), which
+    derive's documents and a chain rule use, and as the total derivative through mu and v; both
+    right, and the report says which (derive check used to call the first wrong)."""
+    layer_norm = example("layer-norm")
+    partial = layer_norm.check("dh[k]/dz[j] = delta(j,k)/sqrt(v + eps)")
+    total = layer_norm.check("dh[k]/dz[j] = (delta(j,k) - 1/n - h[j]*h[k]/n)/sqrt(v + eps)")
+    assert (partial.verdict, partial.reading) == (Verdict.RIGHT, "partial")
+    assert (total.verdict, total.reading) == (Verdict.RIGHT, "total")
+    assert "with mu, v held fixed" in layer_norm.check_report(partial)
+    assert layer_norm.check("dh[k]/dz[j] = delta(j,k)").verdict == Verdict.WRONG

@@ -25,6 +25,7 @@ from ..model.partials import Partial, indices_of
 from ..rules.steps import simplify
 from ..spec.chains import Chain, Line
 from ..spec.claims import Claim
+from .evaluate import align, diagonal
 from .points import SEED, Point, points_at, size_settings
 
 AGREE = {"rtol": 1e-6, "atol": 1e-8}  # the true values may come from finite differences
@@ -60,6 +61,8 @@ class ClaimCheck:
     cases: JacobianCases | None = None          # for DIAGONAL, and for a diagnosis that cuts a Jacobian,
     jacobian: Partial | None = None             # the cases of this derivative
     points: int = 0                             # sample points compared
+    reading: str | None = None                  # where the quantity also reaches the layer another way: right
+                                                # as its own equation's "partial" or as the "total" derivative
 
     @property
     def is_right(self) -> bool:
@@ -113,8 +116,11 @@ def check_claim(engine, claim: Claim, sampler: Sampler | None = None) -> ClaimCh
                                 f"derive checks derivatives by inputs, parameters and intermediates")
     right = right_derivative(engine, claim)
     at = sampler(claim)
+    other_paths = _other_paths(network, claim)
     if all(_agrees(claim, right, point) for point in at):
-        return _right(engine, claim, right, at)
+        return dataclasses.replace(_right(engine, claim, right, at), reading="partial" if other_paths else None)
+    if other_paths and all(_agrees_total(claim, point) for point in at):
+        return ClaimCheck(claim, Verdict.RIGHT, right, points=len(at), reading="total")
     for kind in _assumptions(network):
         assumed = sampler(claim, kind)
         if all(_agrees(claim, right, p) for p in assumed):
@@ -148,8 +154,7 @@ def _right(engine, claim: Claim, right, at: list[Point]) -> ClaimCheck:
         return ClaimCheck(claim, Verdict.RIGHT, right, points=len(at))
     layer = engine.network.defining(claim.numerator)
     block = engine.local_block(layer, claim.denominator) \
-        if layer is not None and layer.uses(claim.denominator) and _only_directly(engine.network, layer,
-                                                                                 claim.denominator) else None
+        if layer is not None and layer.uses(claim.denominator) else None
     cases = None if block is None else off_diagonal_cases(engine, block)
     return ClaimCheck(claim, Verdict.DIAGONAL, right, cases=cases, jacobian=None if cases is None else block.lhs,
                       points=len(at))
@@ -170,14 +175,15 @@ def _off_diagonal(claim: Claim, point: Point) -> bool:
 
 def right_derivative(engine, claim: Claim) -> sp.Expr | None:
     """The derived derivative at the claim's indices: a gradient of the loss, or a layer's own
-    derivative by a quantity that reaches it only directly; None for any other pair."""
+    derivative by a quantity its equation reads (the others held fixed, as in a chain rule);
+    None for any other pair."""
     network = engine.network
     claimed = _claimed(engine, claim)
     if claim.numerator == network.loss.output:
         return claimed.gradient_in(engine) if claim.denominator in network.differentiable() else None
     layer = network.defining(claim.numerator)
-    if layer is None or not layer.uses(claim.denominator) or not _only_directly(network, layer, claim.denominator):
-        return None
+    if layer is None or not layer.uses(claim.denominator):
+        return None  # compared with the total derivative, by finite differences
     block = engine.local_block(layer, claim.denominator)
     own = (*indices_of(block.lhs.numerator), *block.indices)
     ours = (*indices_of(claim.lhs.numerator), *indices_of(claim.lhs.denominator))
@@ -191,6 +197,27 @@ def _claimed(engine, claim: Claim) -> Claimed:
     the right answer may use the letter the claim sums over: they read alike)."""
     variable = claim.denominator if claim.numerator == engine.network.loss.output else None
     return Claimed(engine, variable, indices_of(claim.lhs.denominator), frozenset(i.name for i in claim.order))
+
+
+def _other_paths(network, claim: Claim) -> bool:
+    """Does the denominator reach a layer whose equation reads it by another path as well
+    (z reaches h_k = (z_k - mu)/sigma directly and through mu and sigma)?"""
+    layer = network.defining(claim.numerator)
+    return layer is not None and layer.uses(claim.denominator) and \
+        not _only_directly(network, layer, claim.denominator)
+
+
+def _agrees_total(claim: Claim, point: Point) -> bool:
+    """Does the claim equal the total derivative, through every path, at the point?"""
+    with np.errstate(all="ignore"):
+        full = point.jacobian(claim.numerator, claim.denominator, True)
+        array, axes = diagonal(full, (*indices_of(claim.lhs.numerator), *indices_of(claim.lhs.denominator)))
+        true = align(array, axes, claim.order, point.size)
+        try:
+            value = _claimed_value(claim, point)
+        except (IndexError, ValueError):
+            return False
+    return bool(np.shape(value) == np.shape(true) and np.allclose(value, true, **AGREE))
 
 
 def _only_directly(network, layer, name: str) -> bool:
@@ -210,11 +237,11 @@ def _comparable(claim: Claim, point: Point) -> bool:
 def _true_value(claim: Claim, right, point: Point) -> np.ndarray:
     if right is not None:
         return point.evaluate(right, claim.order)
-    return point.evaluate_total(claim.lhs, claim.order)
+    return point.evaluate_claimed(claim.lhs, claim.order)
 
 
 def _claimed_value(claim: Claim, point: Point) -> np.ndarray:
-    return point.evaluate_total(claim.rhs, claim.order)
+    return point.evaluate_claimed(claim.rhs, claim.order)
 
 
 def _agrees(claim: Claim, right, point: Point, expr=None) -> bool:
@@ -222,7 +249,7 @@ def _agrees(claim: Claim, right, point: Point, expr=None) -> bool:
     with np.errstate(all="ignore"):
         try:
             true = _true_value(claim, right, point)
-            value = _claimed_value(claim, point) if expr is None else point.evaluate_total(expr, claim.order)
+            value = _claimed_value(claim, point) if expr is None else point.evaluate_claimed(expr, claim.order)
         except (IndexError, ValueError):  # a quantity from the wrong layer, at sizes where it does not fit
             return False
     return bool(np.shape(value) == np.shape(true) and np.allclose(value, true, **AGREE))

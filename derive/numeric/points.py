@@ -53,14 +53,19 @@ class Point:
         return IndexEvaluator(self.values, self.size, self.partial, MAX_VALUES, dtype=SAMPLED,
                               memo=self._memo).aligned(expr, order)
 
-    def evaluate_total(self, expr, order: tuple = ()) -> np.ndarray:
-        """As ``evaluate``, but every partial derivative dU/dX in ``expr`` is the total derivative
-        through the network, as a person means it in a claim (do_j/dw_ij moves z first)."""
-        return IndexEvaluator(self.values, self.size, self.total_partial, MAX_VALUES, dtype=SAMPLED,
+    def evaluate_claimed(self, expr, order: tuple = ()) -> np.ndarray:
+        """As ``evaluate``, with each partial derivative dU/dX read as a person means it in a
+        claim: the partial of U's own equation where that equation reads X (the convention of
+        the chain rule: the other inputs held fixed), else the total derivative through the
+        network (do_j/dw_ij moves z first); dE/dX, of the loss, always the total."""
+        return IndexEvaluator(self.values, self.size, self.claimed_partial, MAX_VALUES, dtype=SAMPLED,
                               memo=self._total_memo).aligned(expr, order)
 
-    def total_partial(self, expr: Partial):
-        array = self.jacobian(name_of(expr.numerator), name_of(expr.denominator), True)
+    def claimed_partial(self, expr: Partial):
+        numerator, denominator = name_of(expr.numerator), name_of(expr.denominator)
+        layer = self.network.defining(numerator)
+        total = numerator == self.network.loss.output or layer is None or not layer.uses(denominator)
+        array = self.jacobian(numerator, denominator, total)
         return diagonal(array, indices_of(expr.numerator) + indices_of(expr.denominator))
 
     def partial(self, expr: Partial):

@@ -10,7 +10,8 @@ import sympy as sp
 
 from ..numeric.claims import ChainCheck, ClaimCheck, Counterexample, StepCheck, Verdict
 from ..model.indices import index_range, make_index, rename_free
-from ..model.partials import Partial, indices_of
+from ..model.network import Role
+from ..model.partials import Partial, indices_of, tensor_names
 from ..printing import latex, name_tex, text
 from ..spec.chains import is_latex
 from ..spec.claims import Claim
@@ -178,6 +179,8 @@ def _step(step: StepCheck, math, network) -> dict:
         "verdict": str(check.verdict),
         "kind": check.verdict.name.lower(),
         "qualified": check.verdict in (Verdict.ASSUMED, Verdict.DIAGONAL),
+        "reading": check.reading,
+        "held": [math.name(n) for n in sorted(_other_inputs(network, claim))] if check.reading else [],
         "follows": step.follows,
         "right": None if check.right is None else math.expr(check.right),
         "assumption": None if check.assumption is None else _assumption(check, math, network),
@@ -191,6 +194,13 @@ def _step(step: StepCheck, math, network) -> dict:
         "counterexample": None if check.counterexample is None else _example(check.counterexample, claim, math),
         "points": check.points,
     }
+
+
+def _other_inputs(network, claim: Claim) -> list[str]:
+    """What else the numerator's own equation reads (held fixed in its partial derivative)."""
+    layer = network.defining(claim.numerator)
+    return [n for n in tensor_names(layer.rhs) if n != claim.denominator
+            and network.tensors[n].role not in (Role.CONSTANT,)]
 
 
 def _assumption(check: ClaimCheck, math, network) -> dict:

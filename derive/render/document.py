@@ -282,9 +282,54 @@ def _block(block: Block, numbers: dict, position: int, cases: JacobianCases | No
         "cases": None if cases is None else _cases(block, cases),
         "heading": heading,
         "lhs": latex(block.lhs),
-        "steps": [{"tex": latex(step.expr), "rule": step.rule, "detail": _detail(step.detail, numbers)}
-                  for step in block.steps],
+        "steps": [_step(step, numbers) for step in block.steps],
     }
+
+
+WIDE = 160  # characters of TeX: a line this long is broken before a + or - (in LaTeX, where a page ends)
+
+
+def _step(step, numbers: dict) -> dict:
+    tex = latex(step.expr)
+    return {"tex": tex, "rule": step.rule, "detail": _detail(step.detail, numbers), "lines": _lines(tex)}
+
+
+def _lines(tex: str) -> list[str]:
+    """A long line as two, broken before the + or - nearest its middle: at the top level, or
+    else inside its one outermost bracket, which then becomes \\Bigl( ... \\Bigr) (a \\left
+    cannot open on one line and close on the next)."""
+    if len(tex) <= WIDE:
+        return [tex]
+    stack, top, inside = [], [], {}  # inside: \left position -> its breaks, and its \right
+    for at, ch in enumerate(tex):
+        if tex.startswith(r"\left", at):
+            stack.append(at)
+        elif tex.startswith(r"\right", at):
+            opened = stack.pop()
+            if opened in inside:
+                inside[opened]["end"] = at
+        elif ch == "{":
+            stack.append(None)
+        elif ch == "}":
+            stack.pop()
+        elif ch in "+-" and tex[at - 1:at] == " " and tex[at + 1:at + 2] == " ":
+            if not stack:
+                top.append(at)
+            elif len(stack) == 1 and stack[0] is not None:
+                inside.setdefault(stack[0], {"breaks": []})["breaks"].append(at)
+    middle = len(tex) / 2
+    if top:
+        at = min(top, key=lambda b: abs(b - middle))
+        return [tex[:at].rstrip(), tex[at:]]
+    groups = [(opened, group) for opened, group in inside.items() if "end" in group]
+    if not groups:
+        return [tex]
+    opened, group = max(groups, key=lambda item: item[1]["end"] - item[0])
+    at = min(group["breaks"], key=lambda b: abs(b - middle))
+    end = group["end"]
+    first = tex[:opened] + r"\Bigl" + tex[opened + len(r"\left"):at]
+    second = tex[at:end] + r"\Bigr" + tex[end + len(r"\right"):]
+    return [first.rstrip(), second]
 
 
 def _cases(block: Block, cases: JacobianCases) -> dict:

@@ -132,9 +132,11 @@ def _claims_of(network: Network, number: int, equation: str, before: Claim | Non
             raise ClaimError(equation, "the first step must say which derivative it is about, "
                                        "such as dE/dz[k] = ...")
         lhs = sides_of(before)
+    letters = dict(before.letters) if before is not None else {}
     for n, side in enumerate(sides, 1):
-        claims.append(Line(number, equation, claim_from(network, equation, *lhs, side, None), continues,
-                           n if len(sides) > 1 else 1))
+        claim = claim_from(network, equation, *lhs, side, None, letters)
+        letters.update(claim.letters)
+        claims.append(Line(number, equation, claim, continues, n if len(sides) > 1 else 1))
         continues = True
     return claims
 

@@ -18,7 +18,7 @@ from ..errors import InputError, quote
 from ..model.indices import make_index
 from ..model.network import Network
 from ..model.partials import Partial, quantity
-from .equations import EquationError, index_uses, parse_equation, rank_uses, to_sympy
+from .equations import EquationError, index_uses, parse_equation, rank_uses, sum_scopes, to_sympy
 
 _SIDE = r"\s*d\s*([A-Za-z][A-Za-z0-9]*)\s*(\[[^\]]*\])?\s*"
 LHS = re.compile(rf"{_SIDE}/{_SIDE}\Z")
@@ -48,6 +48,7 @@ class Claim:
     rhs: sp.Expr
     order: tuple[sp.Idx, ...]   # the left-hand side's indices, each once
     conflicts: tuple[Conflict, ...] = ()
+    letters: tuple = ()         # (index letter, its range) for every index the claim uses
 
     @property
     def numerator(self) -> str:
@@ -115,9 +116,10 @@ def _known(network: Network, text: str, name: str, rank: int, column: int | None
 
 
 def claim_from(network: Network, text: str, numerator: tuple[str, tuple], denominator: tuple[str, tuple],
-               right: str, start: int | None) -> Claim:
+               right: str, start: int | None, letters: dict | None = None) -> Claim:
     """The claim d numerator / d denominator = ``right``; ``start`` is where ``right`` begins in
-    ``text`` (None where ``right`` is a translation of it)."""
+    ``text`` (None where ``right`` is a translation of it).  ``letters``: the range each index
+    letter had in the lines before, for a sum whose index labels nothing here (sum_k 1)."""
     free = tuple(dict.fromkeys((*numerator[1], *denominator[1])))
     prefix = f"claim[{','.join(free)}] = " if free else "claim = "
     try:
@@ -139,6 +141,24 @@ def claim_from(network: Network, text: str, numerator: tuple[str, tuple], denomi
         tensor = network.tensors.get(use.tensor)
         if tensor is not None:
             ranges.setdefault(use.scope, []).append((use.tensor, use.axis, tensor.dims[use.axis]))
+    deltas: dict = {}  # both indices of a delta run over one range: delta(j,k) gives k the range of j
+    for use in index_uses(equation):
+        if use.tensor.startswith("#delta"):
+            deltas.setdefault(use.tensor, []).append(use.scope)
+    for scopes in deltas.values():
+        known = [ranges[scope] for scope in scopes if scope in ranges]
+        for scope in scopes:
+            if scope not in ranges and known:
+                ranges[scope] = list(known[0])
+    for scope in sum_scopes(equation):  # sum_k 2 mu: k takes the range the letter k has elsewhere
+        if scope not in ranges:
+            same = [uses for other, uses in ranges.items() if other[-1] == scope[-1]]
+            if same:
+                ranges[scope] = list(same[0])
+            elif letters and scope[-1] in letters:
+                ranges[scope] = [("", 0, letters[scope[-1]])]
+            else:
+                raise ClaimError(text, f"cannot tell the range of index '{scope[-1]}': nothing it labels says")
     conflicts = tuple(Conflict(scope[-1], tuple(dict.fromkeys(uses))) for scope, uses in ranges.items()
                       if len({dim for _, _, dim in uses}) > 1)
     delta_only = [use.scope for use in index_uses(equation) if use.scope not in ranges and use.tensor != "claim"]
@@ -152,4 +172,5 @@ def claim_from(network: Network, text: str, numerator: tuple[str, tuple], denomi
         raise ClaimError(text, "the right-hand side divides by zero")
     if rhs.has(sp.I):
         raise ClaimError(text, "the right-hand side is not a real number (the log of a negative number?)")
-    return Claim(text.strip(), lhs, rhs, order, conflicts)
+    return Claim(text.strip(), lhs, rhs, order, conflicts,
+                 tuple(sorted({scope[-1]: uses[0][2] for scope, uses in ranges.items()}.items(), key=str)))

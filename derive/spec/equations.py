@@ -237,7 +237,8 @@ def _check_call(text: str, node: ast.Call, indices: set[str], partials: bool) ->
         if index in indices:
             raise EquationError(text, f"sum index '{index}' is already in use", node.args[0].col_offset)
         _check(text, node.args[1], indices | {index}, partials)
-        if not any(isinstance(n, ast.Name) and n.id == index for n in ast.walk(node.args[1])):
+        # (a claim may sum a term its index does not touch, sum_k 2 mu: the claim's reader gives it a range)
+        if not partials and not any(isinstance(n, ast.Name) and n.id == index for n in ast.walk(node.args[1])):
             raise EquationError(text, f"sum over '{index}', which its expression does not use "
                                       f"(its range would be unknown)", node.args[0].col_offset)
     elif name == "delta":
@@ -288,6 +289,13 @@ def _scope(scopes, name):
 
 def _subscript_names(node: ast.Subscript) -> list[str]:
     return [e.id for e in node.slice.elts] if isinstance(node.slice, ast.Tuple) else [node.slice.id]
+
+
+def sum_scopes(equation: Equation) -> Iterator[tuple]:
+    """The scope of every sum in the equation, ("sum", id, index name), as index_uses names them."""
+    for node in ast.walk(equation.rhs):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "sum":
+            yield ("sum", id(node), node.args[0].id)
 
 
 def rank_uses(equation: Equation) -> Iterator[tuple[str, int]]:

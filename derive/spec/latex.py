@@ -24,6 +24,7 @@ _SPACING = {r"\,", r"\;", r"\:", r"\!", r"\ ", r"\quad", r"\qquad", "&", r"\left
             r"\big", r"\Big", r"\bigg", r"\Bigg", r"\bigl", r"\bigr", r"\Bigl", r"\Bigr", r"\limits"}
 _OPEN = {"(": ")", "[": "]", r"\{": r"\}", r"\lbrack": r"\rbrack", r"\langle": r"\rangle"}
 _TIMES = {"*", r"\cdot", r"\times", r"\ast"}
+_ALIASES = {"varepsilon": "eps", "epsilon": "eps"}
 _STARTS = {r"\frac", r"\dfrac", r"\tfrac", r"\sum", r"\delta", r"\exp", r"\log", r"\ln", r"\tanh", r"\sqrt",
            r"\mathrm", r"\operatorname", r"\boxed", r"\partial", r"\sigma"}  # commands a factor can start with
 _FUNCTIONS = {p.name: p.name for p in PRIMITIVES} | {"ln": "log", "sigma": "sigmoid"}  # sigma, unless a quantity
@@ -379,6 +380,8 @@ class _Reader:
             self.tokens[self.at - 1:self.at] = [_Token(ch, token.column + n) for n, ch in enumerate(word)]
             self.at -= 1
             return self.term_of_letters(len(word))
+        if word not in tensors and _ALIASES.get(word) in tensors:  # \varepsilon for eps, as documents print it
+            word = _ALIASES[word]
         word = self.layer_superscript(word) or word  # x^{(1)}_j
         letters: list[str] = []
         if self.peek("_"):
