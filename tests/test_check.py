@@ -478,3 +478,10 @@ def test_a_layer_derivative_reads_as_the_chain_rule_uses_it_or_as_the_total():
     assert (total.verdict, total.reading) == (Verdict.RIGHT, "total")
     assert "with mu, v held fixed" in layer_norm.check_report(partial)
     assert layer_norm.check("dh[k]/dz[j] = delta(j,k)").verdict == Verdict.WRONG
+
+
+def test_a_row_broken_over_two_lines_is_one_step(builtin):
+    text = ("\\begin{align*}\n\\frac{\\partial E}{\\partial z_k} &= o_k \\sum_j t_j \\\\\n"
+            "&\\qquad - t_k \\\\\n&= o_k - t_k\n\\end{align*}\n")
+    checked = builtin.check_derivation(text)
+    assert len(checked.steps) == 2 and checked.all_right

@@ -126,3 +126,16 @@ def test_a_log_of_a_sum_of_exponentials_says_how_code_computes_it():
     markdown = derivation.markdown()
     assert r"$c + \log\left(\sum_{p} e^{2 v_{p} - c}\right)$ with $c = \max_{p} 2 v_{p}$" in markdown
     assert "In code" not in Derivation.from_spec(EXAMPLES / "two-layer-tanh.toml").markdown()
+
+
+def test_a_long_line_is_broken_before_a_plus_or_minus():
+    from derive.render.document import WIDE, _lines
+    term = r"\frac{a_{j} \left(b_{j} - c_{j}\right)}{\sqrt{\varepsilon + v}}"
+    top = " - ".join([term] * 5)
+    first, second = _lines(top)
+    assert len(top) > WIDE and second.startswith("- ") and f"{first} {second}" == top
+    assert abs(len(first) - len(second)) < len(term) + 5  # nearest the middle
+    inside = r"x_{i} \left(" + top + r"\right)"
+    first, second = _lines(inside)
+    assert first.startswith(r"x_{i} \Bigl(") and second.endswith(r"\Bigr)") and r"\left(b_{j}" in first
+    assert _lines("a + b") == ["a + b"]

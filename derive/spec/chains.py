@@ -102,14 +102,19 @@ def _equations(text: str):
 
 
 def _rows(body: str):
-    """The rows of a math block split at \\\\, with the line each starts on."""
+    """The rows of a math block split at \\\\, with the line each starts on; a row without '='
+    continues the row before (an expression broken over two lines)."""
+    rows: list[list] = []
     offset = 0
     for row in re.split(r"\\\\(?:\[[^\]]*\])?", _ENVIRONMENT.sub(" ", body)):
         cleaned = _cleaned(row)
         skipped = len(row) - len(row.lstrip())
         if cleaned and "=" in cleaned:
-            yield offset + row.count("\n", 0, skipped), cleaned
+            rows.append([offset + row.count("\n", 0, skipped), cleaned])
+        elif cleaned and rows:
+            rows[-1][1] += " " + cleaned
         offset += row.count("\n")
+    yield from (tuple(row) for row in rows)
 
 
 def _cleaned(row: str) -> str:
