@@ -5,7 +5,8 @@ by hand, ending at the index form's result for the first entry.
 It is read off the derivation itself: the gradient's chain-rule line and its substituted line
 are instantiated at concrete entries (o_1, o_2; deltas become 0 or 1), then multiplied out,
 collected and, for targets that sum to one, t_1 + t_2 = 1 is used.  The layer's own index runs
-over 2 entries, every other index over 1 (whose subscript is left out).
+over 2 entries, every other index over 1 (its subscript left out); with two samples of a batch,
+its lines would not fit a page.
 """
 from __future__ import annotations
 
@@ -60,16 +61,20 @@ def _worked(engine, layer: Layer, gradient: Block, dim) -> WorkedExample:
     through = [p.numerator for p in sorted(written.atoms(Partial), key=sp.default_sort_key)
                if p.numerator != network.loss.lhs]
     variable = concrete(gradient.lhs.denominator, position)
+    put_in = concrete(substituted, position, keep_products=True)
+    unmoved = any(sp.S.Zero in term.args for term in sp.Add.make_args(put_in))  # another sample's outputs
     steps = [Step(written, "worked_chain_rule", {"through": through, "variable": variable}),
-             Step(concrete(substituted, position, keep_products=True), "worked_substitute",
-                  {"blocks": gradient.steps[1].detail["blocks"]})]
+             Step(put_in, "worked_substitute", {"blocks": gradient.steps[1].detail["blocks"], "zeros": unmoved,
+                                                "variable": variable})]
     multiplied = sp.expand(_evaluated(steps[-1].expr))
     steps.append(Step(multiplied, "worked_multiply_out"))
     collected, keys = _collected(network, multiplied)
     if collected != multiplied:
         steps.append(Step(collected, "worked_collect", {"factors": keys}))
-    if network.targets_sum_to_one:
-        total = sp.Add(*[q for q in entries if isinstance(q, sp.Indexed) and str(q.base.label) == network.target])
+    if network.targets_sum_to_one:  # over the classes of the sample worked out
+        sample = tuple(position.values())[:-1]
+        total = sp.Add(*[q for q, (name, full) in entries.items()
+                         if name == network.target and full[:-1] == sample[:len(full) - 1]])
         normalized = steps[-1].expr.xreplace({total: sp.S.One})
         if normalized != steps[-1].expr:
             steps.append(Step(normalized, "worked_normalized_targets", {"sum": total}))

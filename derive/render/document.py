@@ -381,7 +381,8 @@ def _worked(worked: WorkedExample | None, numbers: dict, targets) -> dict | None
     shown = {d: size for d, size in worked.sizes.items() if size > 1}
     detail = {
         "worked_chain_rule": lambda d: {"through": [latex(q) for q in d["through"]], "variable": latex(d["variable"])},
-        "worked_substitute": lambda d: {"numbers": [numbers[key] for key in d["blocks"] if key in numbers]},
+        "worked_substitute": lambda d: {"numbers": [numbers[key] for key in d["blocks"] if key in numbers],
+                                        "zeros": d["zeros"], "variable": latex(d["variable"])},
         "worked_multiply_out": lambda d: {},
         "worked_collect": lambda d: {"factors": [latex(f) for f in d["factors"]]},
         "worked_normalized_targets": lambda d: {"sum": latex(d["sum"]), "kind": str(targets)},
@@ -393,10 +394,11 @@ def _worked(worked: WorkedExample | None, numbers: dict, targets) -> dict | None
         "others": ", ".join(f"{latex(d)} = 1" for d, size in worked.sizes.items() if size == 1),
         "variable": latex(worked.lhs.denominator),
         "variable_name": worked.block.key.wrt,
-        "equations": [f"{latex(lhs)} &= {latex(rhs)}" for lhs, rhs in worked.equations],
+        "variable_entry": worked.lhs.denominator,
+        "equations": [" \\\\ &\\qquad ".join(_lines(f"{latex(lhs)} &= {latex(rhs)}")) for lhs, rhs in worked.equations],
         "lhs": latex(worked.lhs), "lhs_inline": latex_inline(worked.lhs),
-        "steps": [{"tex": latex(step.expr), "rule": step.rule, "detail": detail[step.rule](step.detail)}
-                  for step in worked.steps],
+        "steps": [{"tex": " \\\\ &\\qquad ".join(_lines(latex(step.expr))), "rule": step.rule,
+                   "detail": detail[step.rule](step.detail)} for step in worked.steps],
         "number": numbers[worked.block.key], "position": _position(worked),
         "ends_at_index_form": worked.steps[-1].rule != "worked_index_form",
     }
@@ -419,8 +421,10 @@ def _worked_numbers(network: Network, worked: dict, checked: WorkedChecked | Non
                    key=lambda item: (order.index(name_of(item[0])), sp.default_sort_key(item[0])))
     computed = [item for item in checked.values if name_of(item[0]) not in order]
     # three places, so that the lines can be worked again from the numbers shown
+    entry = worked["variable_entry"]
+    own = tuple(entry.indices) if isinstance(entry, sp.Indexed) else ()
     zero_targets = [latex(e) for e, v in given if name_of(e) == network.target and v == 0
-                    and isinstance(e, sp.Indexed) and e.indices[-1] == 1]  # the class worked out
+                    and isinstance(e, sp.Indexed) and tuple(e.indices) == own]  # the entry worked out
     return {"given": [f"{latex(e)} = {_numbers_tex(v, 3)}" for e, v in given],
             "computed": [f"{latex(e)} = {_numbers_tex(v, 3)}" for e, v in computed],
             "value": _numbers_tex(checked.value, 3),
