@@ -203,13 +203,19 @@ class Derivation:
             raise InputError(f"unknown report format '{fmt}' (expected json, {', '.join(CHECK_FORMATS)})")
         return check_report(fmt, checked, self.network)
 
-    def verify(self, names: list[str] | None = None) -> Report:
-        """Check every step numerically; raises VerificationError on the first disagreement."""
+    def verify(self, names: list[str] | None = None, documents: bool = True) -> Report:
+        """Check every step numerically; raises VerificationError on the first disagreement.
+        ``documents=False``: only the derivation itself, not what only documents show (the
+        tempting mistakes, the worked example), for a gradient wanted on its own."""
         key = tuple(names or self.wrt)
-        if key not in self._reports:
-            self.gradients(list(key))
-            self._reports[key] = verify(self.engine, list(key))
-        return self._reports[key]
+        if key in self._reports:
+            return self._reports[key]
+        if not documents and (key, False) in self._reports:
+            return self._reports[key, False]
+        self.gradients(list(key))
+        report = verify(self.engine, list(key), shown=documents)
+        self._reports[key if documents else (key, False)] = report
+        return report
 
     def latex(self, names: list[str] | None = None, layout: str | None = None) -> str:
         """The derivation as a LaTeX article (compiles with pdflatex)."""
@@ -282,7 +288,7 @@ class Derivation:
 
     def as_json(self, name: str, layout: str | None = None) -> dict:
         gradient = self.gradient(name)
-        report = self.verify([name])
+        report = self.verify([name], documents=False)
         node = self.matrix(name, layout)
         return {
             "wrt": name,

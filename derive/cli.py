@@ -127,7 +127,7 @@ def backward(spec: str | None, names: list[str] | None, layout: str | None = Non
     for name in names or []:
         _check_in_network(derivation, spec, name)
     names = list(dict.fromkeys(names)) if names else None
-    derivation.verify(derivation.backward_names(names))  # a wrong step is reported as such, first
+    derivation.verify(derivation.backward_names(names), documents=False)  # a wrong step is reported first
     sys.stdout.write(derivation.numpy_source(names, layout))
     return 0
 
@@ -156,7 +156,7 @@ def gradient(spec: str | None, name: str, fmt: str, layout: str | None = None) -
     if fmt == "json":
         output = json.dumps(derivation.as_json(name, layout), indent=2) + "\n"
     elif fmt == "text":
-        derivation.verify([name])
+        derivation.verify([name], documents=False)
         output = derivation.text(name)
     else:
         output = getattr(derivation, fmt)([name], layout)

@@ -57,3 +57,13 @@ def test_central_differences_of_a_known_function_in_any_chunks(chunk):
     for a in range(2):
         expected[a, a, :] = np.cos(x[a])
     assert np.allclose(jacobian, expected, atol=1e-8)
+
+
+def test_a_gradient_on_its_own_is_verified_without_what_only_documents_show():
+    """derive gradient and the backward pass check the derivation, not the tempting mistakes or
+    the worked example, which only a document shows (they cost a third of a gradient's check)."""
+    from derive import Derivation
+    alone = Derivation.builtin().verify(["w"], documents=False)
+    assert alone.mistakes == () and alone.worked is None and alone.steps_checked > 0
+    full = Derivation.builtin().verify(["w"])
+    assert full.mistakes and full.worked is not None and full.steps_checked == alone.steps_checked

@@ -128,11 +128,12 @@ def prepare(engine: Engine, names: list[str]) -> None:
         matrix_form(layer.rhs, layer.indices)
 
 
-def verify(engine: Engine, names: list[str]) -> Report:
+def verify(engine: Engine, names: list[str], shown: bool = True) -> Report:
     """Check every block that the gradients with respect to ``names`` are derived from: the
-    steps in index form, then the matrix forms (two independent halves, see api.documents)."""
+    steps in index form, then the matrix forms (two independent halves, see api.documents).
+    ``shown``: also what only a document shows (the tempting mistakes, the worked example)."""
     at = points(engine.network)
-    return combined(names, check_steps(engine, names, at), check_matrices(engine, names, at))
+    return combined(names, check_steps(engine, names, at, shown), check_matrices(engine, names, at))
 
 
 @dataclass(frozen=True)
@@ -155,13 +156,14 @@ class MatricesChecked:
     recursion: tuple
 
 
-def check_steps(engine: Engine, names: list[str], at: list[Point] | None = None) -> StepsChecked:
+def check_steps(engine: Engine, names: list[str], at: list[Point] | None = None, shown: bool = True) -> StepsChecked:
     """Each line of each block against the line before and finite differences, at every point;
-    each layer's k = j / k != j cases; each mistake shown, against the right result."""
+    each layer's k = j / k != j cases; with ``shown``, each mistake a document shows, against the
+    right result, and the worked example."""
     at = points(engine.network) if at is None else at
     blocks = engine.blocks_for(names)
     with_cases = [(block, cases) for block in blocks if (cases := engine.jacobian_cases(block)) is not None]
-    mistakes = engine.mistakes(names)
+    mistakes = engine.mistakes(names) if shown else []
     compared = 0
     with np.errstate(all="ignore"):  # what would warn is not finite, and is reported as such
         for point in at:
@@ -172,7 +174,7 @@ def check_steps(engine: Engine, names: list[str], at: list[Point] | None = None)
             for mistake in mistakes:
                 check_mistake(engine, mistake, point)
         shown = tuple((mistake, counterexample(mistake, at)) for mistake in mistakes)
-        worked = engine.worked_example(names)
+        worked = engine.worked_example(names) if shown else None
         worked_checked = None if worked is None else check_worked(engine, worked)
     return StepsChecked(tuple({str(d): v for d, v in p.sizes.items()} for p in at),
                         sum(len(b.steps) for b in blocks), compared, len(with_cases), shown, worked_checked)
