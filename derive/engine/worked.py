@@ -140,6 +140,7 @@ class _Instantiate:
 
     def __init__(self, network, sizes: dict, entries: dict):
         self.network, self.sizes, self.entries = network, sizes, entries
+        self._done: dict = {}  # (node, the positions it reads, keep_products) -> its entries
 
     def __call__(self, expr, position: dict, keep_products: bool = False):
         self.keep_products = keep_products
@@ -149,6 +150,14 @@ class _Instantiate:
         return int(index_range(idx).xreplace(self.sizes))
 
     def _visit(self, expr, position):
+        if not expr.args:
+            return sp.Integer(self.sizes[expr]) if expr in self.sizes else expr
+        key = (expr, tuple(sorted(((i, v) for i, v in position.items() if expr.has(i)), key=str)), self.keep_products)
+        if key not in self._done:
+            self._done[key] = self._instantiated(expr, position)
+        return self._done[key]
+
+    def _instantiated(self, expr, position):
         if isinstance(expr, sp.Sum):
             positions = [position]
             for idx, _, _ in expr.limits:
