@@ -9,10 +9,8 @@ derivative, as a person means it.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
-
-import dataclasses
 
 import numpy as np
 import sympy as sp
@@ -118,7 +116,7 @@ def check_claim(engine, claim: Claim, sampler: Sampler | None = None) -> ClaimCh
     at = sampler(claim)
     other_paths = _other_paths(network, claim)
     if all(_agrees(claim, right, point) for point in at):
-        return dataclasses.replace(_right(engine, claim, right, at), reading="partial" if other_paths else None)
+        return replace(_right(engine, claim, right, at), reading="partial" if other_paths else None)
     if other_paths and all(_agrees_total(claim, point) for point in at):
         return ClaimCheck(claim, Verdict.RIGHT, right, points=len(at), reading="total")
     for kind in _assumptions(network):
@@ -129,7 +127,7 @@ def check_claim(engine, claim: Claim, sampler: Sampler | None = None) -> ClaimCh
     if diagnosis is None:
         for kind in _assumptions(network):  # a mistake made on top of an assumption the spec does not make
             if (diagnosis := _diagnosis(engine, claim, right, sampler(claim, kind))) is not None:
-                diagnosis = dataclasses.replace(diagnosis, detail={**diagnosis.detail, "assumed": kind})
+                diagnosis = replace(diagnosis, detail={**diagnosis.detail, "assumed": kind})
                 break
     cut = diagnosis.detail.get("block") if diagnosis is not None and "cases" in diagnosis.detail else None
     return ClaimCheck(claim, Verdict.WRONG, right, counterexample=_counterexample(claim, right, at),
