@@ -485,3 +485,30 @@ def test_a_row_broken_over_two_lines_is_one_step(builtin):
             "&\\qquad - t_k \\\\\n&= o_k - t_k\n\\end{align*}\n")
     checked = builtin.check_derivation(text)
     assert len(checked.steps) == 2 and checked.all_right
+
+
+# --- regressions from the review of the whole session ----------------------------------------------
+def test_quantities_read_back_as_derive_prints_them():
+    """\\kappa and \\mathrm{logits} are how derive's documents print the names kappa and logits."""
+    spec = {"layers": [{"type": "affine", "input": "y", "output": "logits", "weight": "w"},
+                       {"type": "custom", "name": "scaled softmax", "define": "o[j] = exp(logits[j]/kappa)/"
+                                                                          "sum(k, exp(logits[k]/kappa))"}],
+            "loss": {"type": "cross_entropy", "input": "o", "target": "t", "targets": "one_hot"},
+            "constants": ["kappa"]}
+    derivation = Derivation.from_dict(spec)
+    assert derivation.check(r"\frac{\partial E}{\partial \mathrm{logits}_{j}} = \frac{o_j - t_j}{\kappa}").verdict \
+        == Verdict.RIGHT
+
+
+def test_distribution_targets_may_still_be_assumed_one_hot():
+    soft = Derivation.from_dict({"layers": [{"type": "softmax", "input": "z", "output": "o"}],
+                                 "loss": {"type": "cross_entropy", "input": "o", "target": "t",
+                                          "targets": "distribution"}})
+    checked = soft.check("dE/dz[j] = o[j] - t[j]**2")
+    assert checked.verdict == Verdict.ASSUMED and checked.assumption == Targets.ONE_HOT
+
+
+def test_a_derivative_of_an_expression_in_a_claim_is_no_internal_error(builtin):
+    checked = builtin.check(r"\frac{\partial E}{\partial z_j} = \frac{\partial}{\partial z_j}"
+                            r"\left(-\sum_k t_k \log o_k\right)")
+    assert checked.verdict == Verdict.WRONG and checked.difference is None  # o held fixed: 0

@@ -247,3 +247,16 @@ def test_outputs_that_their_equation_normalises_sum_to_one():
                                        "constants": ["a"]})
     assert text(derivation.gradient("z").result) == "0"  # E is the constant a
     derivation.verify()
+
+
+def test_a_common_number_leaves_copies_of_the_bracket_elsewhere_alone():
+    """Regression: c (2a + 2b) e^{2a + 2b} became 2 c (a + b) e^{a + b}, and verification failed."""
+    c, a, b = sp.symbols("c a b")
+    expr = sp.Mul(c, 2 * a + 2 * b, sp.exp(2 * a + 2 * b), evaluate=False)
+    assert apply("common_number", sp.Mul(*expr.args)) == sp.Mul(2, c, a + b, sp.exp(2 * a + 2 * b))
+
+
+def test_fold_sigmoid_names_its_argument():
+    from derive.rules.rewrites import fold_sigmoid
+    _, detail = fold_sigmoid(t[j] / (1 + sp.exp(x[j])), RuleContext())
+    assert detail == {"arguments": [x[j]]}

@@ -137,10 +137,12 @@ def check_claim(engine, claim: Claim, sampler: Sampler | None = None) -> ClaimCh
 
 
 def _assumptions(network) -> list[Targets]:
-    """What the targets could be assumed to be, where the spec does not say so: summing to one
-    (a distribution), then one-hot (where t_j^2 = t_j too)."""
-    if network.target is None or network.targets_sum_to_one:
+    """What the targets could be assumed to be beyond what the spec says: summing to one (a
+    distribution), then one-hot (where t_j^2 = t_j too)."""
+    if network.target is None or network.targets == Targets.ONE_HOT:
         return []
+    if network.targets == Targets.DISTRIBUTION:
+        return [Targets.ONE_HOT]
     return [Targets.DISTRIBUTION, Targets.ONE_HOT]
 
 
@@ -292,7 +294,7 @@ def _difference(engine, claim: Claim, right) -> sp.Expr | None:
     """What the claim misses: right - claimed, simplified by the rules from the difference as it
     stands, multiplied out, and over one denominator, the shortest of the three (not where the
     claim has derivatives of its own, or indices of two ranges)."""
-    if right is None or claim.rhs.has(Partial) or claim.conflicts:
+    if right is None or claim.rhs.has(Partial, sp.Derivative) or claim.conflicts:
         return None
     difference = right - claim.rhs
     forms = []

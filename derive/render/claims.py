@@ -205,7 +205,9 @@ def _other_inputs(network, claim: Claim) -> list[str]:
 
 def _assumption(check: ClaimCheck, math, network) -> dict:
     return {"target": math.name(network.target), "index": math.index(network.class_index()),
-            "kind": str(check.assumption), "declared": str(network.targets).replace("_", "-")}
+            "kind": str(check.assumption),
+            "declared": {"one_hot": "one-hot", "distribution": "a probability distribution"}.get(
+                str(network.targets), str(network.targets))}
 
 
 def _cases(check: ClaimCheck, math) -> dict:

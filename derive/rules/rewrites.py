@@ -271,7 +271,7 @@ def fold_sigmoid(expr, ctx):
                 if times is not None and 0 < times <= -power:
                     above, rest = times, rest[:m] + rest[m + 1:]
                     break
-            named.append(_sigmoid(u))
+            named.append(u)
             return sp.Mul(*rest) * _sigmoid(u) ** above * _sigmoid(-u) ** (-power - above)
         return None
     new = rewrite(expr, visit)
@@ -570,11 +570,12 @@ def common_number(expr, ctx):
     def visit(node):
         if not isinstance(node, sp.Mul) or len([f for f in node.args if not f.is_number]) < 2:
             return None  # SymPy multiplies a lone number into a bracket again
-        for factor in node.args:
+        for n, factor in enumerate(node.args):
             if isinstance(factor, sp.Add) and (number := _common_number(factor)) > 1:
                 taken.append(number)
                 reduced = sp.Add(*[term / number for term in factor.args])
-                return number * node.xreplace({factor: reduced})
+                # that factor alone: a copy of the bracket inside another factor (e^{2a+2b}) stays
+                return number * sp.Mul(*node.args[:n], reduced, *node.args[n + 1:])
         return None
     new = rewrite(expr, visit)
     return (new, {"numbers": taken}) if taken and new != expr else None

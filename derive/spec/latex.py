@@ -28,7 +28,6 @@ _ALIASES = {"varepsilon": "eps", "epsilon": "eps"}
 _STARTS = {r"\frac", r"\dfrac", r"\tfrac", r"\sum", r"\delta", r"\exp", r"\log", r"\ln", r"\tanh", r"\sqrt",
            r"\mathrm", r"\operatorname", r"\boxed", r"\partial", r"\sigma"}  # commands a factor can start with
 _FUNCTIONS = {p.name: p.name for p in PRIMITIVES} | {"ln": "log", "sigma": "sigmoid"}  # sigma, unless a quantity
-_PARTIAL = {r"\partial", r"\delta", "d", r"\mathrm"}
 _GREEK = {"alpha", "beta", "gamma", "epsilon", "varepsilon", "eta", "theta", "lambda", "mu", "nu", "rho", "sigma",
           "tau", "phi", "psi", "omega", "Omega", "Sigma", "ell"}
 
@@ -137,7 +136,8 @@ class _Reader:
         if token is None:
             return False
         t = token.text
-        return t in _OPEN or t == "{" or t.startswith("\\left") or t[0].isalnum() or t in _STARTS or t[1:] in _GREEK
+        return t in _OPEN or t == "{" or t.startswith("\\left") or t[0].isalnum() or t in _STARTS or \
+            t[1:] in _GREEK or t[1:] in self.network.tensors
 
     def factor(self) -> _Piece:
         base = self.primary()
@@ -179,7 +179,9 @@ class _Reader:
             self.take()
             self.take()
             return _Piece(f"exp({self.group_or_token().text})")
-        if t[0].isalpha() or t[1:] in _GREEK:
+        if self.mathrm_name():
+            return self.word()
+        if t[0].isalpha() or t[1:] in _GREEK or t[1:] in self.network.tensors:  # \kappa for kappa
             return self.word()
         self.fail(f"'{t}' is not part of the LaTeX derive reads")
 
@@ -365,9 +367,19 @@ class _Reader:
         applied = f"{name}({argument})"
         return _Piece(applied if power is None else f"({applied})**({power})")
 
+    def mathrm_name(self) -> bool:
+        """\\mathrm{logits}, a quantity's name as derive's documents print it: read as the word."""
+        if self.peek(r"\mathrm") and self.peek("{", offset=1) and self.peek("}", offset=3) and \
+                self.tokens[self.at + 2].text in self.network.tensors:
+            name = self.tokens[self.at + 2]
+            self.tokens[self.at:self.at + 4] = [_Token(name.text, name.column)]
+            return True
+        return False
+
     def word(self, single: bool = False) -> _Piece:
         """A quantity (o_j, w_{ij}, x^{(1)}), a function written as a word (log o_j), or letters
         multiplied (ab = a*b)."""
+        self.mathrm_name()
         token = self.take()
         word = token.text[1:] if token.text.startswith("\\") else token.text
         tensors = self.network.tensors
