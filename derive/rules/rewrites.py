@@ -433,18 +433,7 @@ def normalized_targets(expr, ctx):
     """Sum_j t_j = 1, because the targets are one-hot (or a probability distribution)."""
     if ctx.target is None:
         return None
-    sums = []
-
-    def visit(node):
-        if isinstance(node, sp.Sum):
-            body, indices = _sum_parts(node)
-            if isinstance(body, sp.Indexed) and str(body.base.label) == ctx.target \
-                    and body.indices[-1] in indices and body.indices[-1] not in body.indices[:-1]:
-                # the class axis (the last) sums to one, for each sample
-                sums.append(make_sum(body, (body.indices[-1], 0, body.indices[-1].upper)))
-                return _resum(sp.S.One, [limit for limit in node.limits if limit[0] != body.indices[-1]])
-        return None
-    new = rewrite(expr, visit)
+    new, sums = _summing_to_one(expr, {ctx.target})
     return (new, {"sums": sums, "target": ctx.target, "kind": ctx.targets}) if sums else None
 
 
@@ -452,23 +441,27 @@ def outputs_sum_to_one(expr, ctx):
     """sum_k o_k = 1 for a layer whose equation divides each term by the sum of all of them
     (o_j = u_j / sum_k u_k: a softmax, a normalised exponential of any kind), read off the
     equation itself."""
-    layers = [layer for layer in ctx.definitions if _normalised(layer)]
-    if not layers:
+    names = {layer.output for layer in ctx.definitions if _normalised(layer)}
+    if not names:
         return None
-    summed = []
+    new, sums = _summing_to_one(expr, names)
+    return (new, {"sums": sums}) if sums else None
+
+
+def _summing_to_one(expr, names: set[str]) -> tuple:
+    """``expr`` with every sum over the last axis (the classes, for each sample) of a quantity
+    in ``names`` replaced by 1, and those sums."""
+    sums = []
 
     def visit(node):
-        if not isinstance(node, sp.Sum):
-            return None
-        body, indices = _sum_parts(node)
-        for layer in layers:
-            if isinstance(body, sp.Indexed) and str(body.base.label) == layer.output and \
-                    body.indices[-1] in indices and body.indices[-1] not in body.indices[:-1]:
-                summed.append(node)
+        if isinstance(node, sp.Sum):
+            body, indices = _sum_parts(node)
+            if isinstance(body, sp.Indexed) and str(body.base.label) in names \
+                    and body.indices[-1] in indices and body.indices[-1] not in body.indices[:-1]:
+                sums.append(make_sum(body, (body.indices[-1], 0, body.indices[-1].upper)))
                 return _resum(sp.S.One, [limit for limit in node.limits if limit[0] != body.indices[-1]])
         return None
-    new = rewrite(expr, visit)
-    return (new, {"sums": summed}) if summed else None
+    return rewrite(expr, visit), sums
 
 
 @functools.lru_cache(maxsize=256)
