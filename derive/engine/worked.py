@@ -168,8 +168,6 @@ class _Instantiate:
         if isinstance(expr, sp.KroneckerDelta):
             first, second = (position.get(i, i) for i in expr.args[:2])
             return sp.S.One if first == second else sp.S.Zero
-        if isinstance(expr, sp.Symbol) and expr in self.sizes:
-            return sp.Integer(self.sizes[expr])
         if isinstance(expr, Partial):
             return type(expr)(self._visit(expr.numerator, position), self._visit(expr.denominator, position))
         if not expr.args:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from ..errors import InputError
 from ..model.network import Network
-from .claims import Claim, ClaimError, claim_from, read_derivative, sides_of, split_claim
+from .claims import Claim, ClaimError, claim_from, read_derivative, sides_of
 from .latex import read_latex_sides
 
 _LATEX = re.compile(r"[\\_{}^]")
@@ -147,7 +147,6 @@ def _claims_of(network: Network, number: int, equation: str, before: Claim | Non
 
 
 def _spec_sides(network: Network, equation: str):
-    """(derivative or None, right-hand sides) of a line in the spec syntax."""
-    split_claim(equation)
+    """(derivative or None, right-hand sides) of a line in the spec syntax (it has an '=')."""
     left, *sides = equation.split("=")
     return (read_derivative(network, equation, left) if left.strip() else None), sides
