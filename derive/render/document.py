@@ -20,7 +20,7 @@ from ..engine.worked import WorkedExample
 from ..matrix import in_layout, matrix_form
 from ..model.indices import make_sum, replace_indices
 from ..model.network import Layer, Layout, Network, Role
-from ..model.partials import Partial, indices_of
+from ..model.partials import Partial, indices_of, name_of
 from ..model.primitives import PRIMITIVES, Primitive
 from ..model.primitives import of as primitive_of
 from ..numeric.mistakes import Counterexample
@@ -413,8 +413,6 @@ def _worked_numbers(network: Network, worked: dict, checked: WorkedChecked | Non
     the targets, the constants) apart from those computed from them, and every line's value."""
     if checked is None:
         return None
-    def name_of(entry) -> str:
-        return str(entry.base.label) if isinstance(entry, sp.Indexed) else str(entry)
     order = [worked["variable_name"], *(t.name for t in network.tensors.values() if t.role == Role.TARGET),
              *(t.name for t in network.tensors.values() if t.role == Role.CONSTANT)]
     given = sorted((item for item in checked.values if name_of(item[0]) in order),

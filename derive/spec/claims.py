@@ -17,7 +17,7 @@ import sympy as sp
 from ..errors import InputError, quote
 from ..model.indices import make_index
 from ..model.network import Network
-from ..model.partials import Partial, quantity
+from ..model.partials import Partial, name_of, quantity
 from .equations import EquationError, index_uses, parse_equation, rank_uses, sum_scopes, to_sympy
 
 _SIDE = r"\s*d\s*([A-Za-z][A-Za-z0-9]*)\s*(\[[^\]]*\])?\s*"
@@ -52,15 +52,11 @@ class Claim:
 
     @property
     def numerator(self) -> str:
-        return _name(self.lhs.numerator)
+        return name_of(self.lhs.numerator)
 
     @property
     def denominator(self) -> str:
-        return _name(self.lhs.denominator)
-
-
-def _name(q) -> str:
-    return str(q.base.label) if isinstance(q, sp.Indexed) else q.name
+        return name_of(self.lhs.denominator)
 
 
 def split_claim(text: str) -> tuple[str, str, int]:
@@ -90,7 +86,7 @@ def read_derivative(network: Network, text: str, left: str) -> tuple[tuple, tupl
 
 def sides_of(claim: Claim) -> tuple[tuple, tuple]:
     """The (name, indices) of the claim's numerator and denominator, as ``claim_from`` takes them."""
-    return tuple((_name(q), tuple(i.name for i in q.indices) if isinstance(q, sp.Indexed) else ())
+    return tuple((name_of(q), tuple(i.name for i in q.indices) if isinstance(q, sp.Indexed) else ())
                  for q in (claim.lhs.numerator, claim.lhs.denominator))
 
 
