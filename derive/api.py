@@ -82,7 +82,7 @@ class Derivation:
             raise NotInNetwork(f"'{name}' is not a parameter, input or intermediate of this network "
                                f"(these are: {', '.join(self.network.differentiable())})")
         found = self.engine.gradient_of(name)
-        return ShownGradient(found.wrt, found.block, found.blocks)
+        return ShownGradient(found.wrt, found.block, found.blocks, found.written, found.where)
 
     def gradients(self, names: list[str] | None = None) -> list[Gradient]:
         return [self.gradient(name) for name in (names or self.wrt)]
@@ -295,6 +295,10 @@ class Derivation:
             "indices": [i.name for i in gradient.indices],
             "result": text(gradient.result),
             "latex": latex(gradient.result),
+            # as documents show it: an error the result would repeat is called by its name, defined in "where"
+            "named": text(gradient.named),
+            "where": [{"wrt": error.wrt, "indices": [i.name for i in error.indices], "result": text(error.named)}
+                      for error in gradient.definitions],
             "layout": str(self._layout(layout)),
             "shape": [str(d) for d in self.network.gradient_shape(name, self._layout(layout))],
             "matrix": None if node is None else matrix_latex(node),

@@ -57,7 +57,7 @@ def test_deep_chain_refers_to_the_layer_above():
     derivation = deep(4)
     hidden = derivation.engine.gradient_of("z1").block
     assert [s.rule for s in hidden.steps][-1] == "substitute_derived"
-    assert text(hidden.steps[-2].expr) == "d(E)/d(a1[j])*(1 - a1[j]**2)"
+    assert text(hidden.steps[-2].expr) == "partial(E, a1[j])*(1 - a1[j]**2)"
     derivation.verify()
 
 

@@ -117,7 +117,9 @@ def test_every_rewrite_keeps_the_value(expr, seed):
             continue
         new, detail = outcome
         assert set(detail) == set(kind.detail)
-        assert np.allclose(_value(new, values), before, rtol=1e-9, atol=1e-9), (kind.name, expr, new)
+        # 1e-7: a rewrite may be worse conditioned in floating point than what it replaces (found by hypothesis:
+        # log(e^-u/(e^-u + 1)) at u = 23 is log(1 - sigma(u)), 3e-8 off); a wrong rewrite is off by far more
+        assert np.allclose(_value(new, values), before, rtol=1e-7, atol=1e-9), (kind.name, expr, new)
 
 
 @given(expr=EXPRESSIONS, seed=st.integers(0, 2**16))

@@ -28,7 +28,7 @@ def test_a_layer_norm_in_short_equations_is_derived_and_verified():
 def test_the_mean_is_named_back_in_a_sum():
     """sum_k z_k = n mu: the term 2 mu n - 2 sum_k z_k of dv/dmu is 0 and leaves the result."""
     derivation = Derivation.from_dict(LAYER_NORM)
-    dv_dmu = next(b for b in derivation.engine.blocks_for(["z"]) if text(b.lhs) == "d(v)/d(mu)")
+    dv_dmu = next(b for b in derivation.engine.blocks_for(["z"]) if text(b.lhs) == "partial(v, mu)")
     assert text(dv_dmu.result) == "0"
     result = text(derivation.gradient("z").result)
     assert "2*mu*n" not in result and "sum(k, z[k])" not in result
@@ -52,10 +52,14 @@ def test_a_size_that_is_also_a_quantity_is_refused():
 
 def test_the_layer_norm_gradient_reads_as_a_person_writes_it():
     """(1/sigma)(g_j - mean(g) - h_j mean(g h)) with g = h - t: the 2 of the variance cancels
-    (common_number) and (z_j - mu)/(eps + v) is named h_j/sqrt(eps + v) after write-out."""
-    result = text(Derivation.from_dict(LAYER_NORM).gradient("z").result)
-    assert result == ("(h[j] - t[j])/sqrt(eps + v) - h[j]*sum(k, h[k]*(h[k] - t[k]))/(n*sqrt(eps + v))"
-                      " - sum(k, h[k] - t[k])/(n*sqrt(eps + v))")
+    (common_number), (z_j - mu)/(eps + v) is named h_j/sqrt(eps + v) after write-out, the error
+    h_j - t_j that appears three times is called dE/dh_j, and 1/sqrt(eps + v) is taken out."""
+    gradient = Derivation.from_dict(LAYER_NORM).gradient("z")
+    assert text(gradient.named) == ("(partial(E, h[j]) - h[j]*sum(k, h[k]*partial(E, h[k]))/n"
+                                    " - sum(k, partial(E, h[k]))/n)/sqrt(eps + v)")
+    assert [(error.wrt, text(error.named)) for error in gradient.definitions] == [("h", "h[j] - t[j]")]
+    assert text(gradient.result) == ("(h[j] - t[j] - h[j]*sum(k, h[k]*(h[k] - t[k]))/n"
+                                     " - sum(k, h[k] - t[k])/n)/sqrt(eps + v)")
 
 
 def test_a_custom_layer_of_several_equations_is_one_layer_with_named_parts(one_line_error, cli, tmp_path):

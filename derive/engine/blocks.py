@@ -56,15 +56,37 @@ class Block:
 
 @dataclass(frozen=True)
 class Gradient:
-    """dE/dX for one quantity X: the blocks that derive it, in order, and the final result."""
+    """dE/dX for one quantity X: the blocks that derive it, in order, and the final result.
+
+    ``block`` ends in the form shown (``named``), which may call an error dE/dU by its name;
+    ``where`` are those errors' own gradients; ``result`` is written out in full, in the
+    network's own quantities."""
 
     wrt: str
     block: Block
     blocks: tuple[Block, ...] = field(default=())
+    written: sp.Expr | None = None      # the result written out in full, where the shown one names errors
+    where: tuple["Gradient", ...] = ()
 
     @property
     def result(self) -> sp.Expr:
+        return self.block.result if self.written is None else self.written
+
+    @property
+    def named(self) -> sp.Expr:
         return self.block.result
+
+    @property
+    def definitions(self) -> list["Gradient"]:
+        """The errors ``named`` calls by name, and those theirs call, each once, nearest the variable first."""
+        found: dict[str, Gradient] = {}
+
+        def collect(gradient):
+            for error in gradient.where:
+                found.setdefault(error.wrt, error)
+                collect(error)
+        collect(self)
+        return list(found.values())
 
     @property
     def indices(self) -> tuple[sp.Idx, ...]:
@@ -76,8 +98,8 @@ class Gradient:
 
 
 class BlockStore:
-    """Blocks by key, each derived once.  A requested gradient whose result still refers to
-    other gradients is also kept written out (one more step); that is the form it is shown in."""
+    """Blocks by key, each derived once.  A requested gradient is also kept as it is shown:
+    written out, its repeated errors named (write_out.finish)."""
 
     def __init__(self):
         self._derived: dict[BlockKey, Block] = {}
@@ -90,7 +112,7 @@ class BlockStore:
         self._derived[block.key] = block
         return block
 
-    def keep_written_out(self, block: Block) -> Block:
+    def keep_shown(self, block: Block) -> Block:
         self._written[block.key] = block
         return block
 

@@ -8,6 +8,7 @@ equation (``local.py``), simplifies each with the rule catalogue, keeps every bl
 from __future__ import annotations
 
 from ..model.network import Layer, Network
+from ..model.partials import Partial, name_of
 from ..rules.catalogue import REWRITES
 from ..rules.steps import RuleContext
 from .blocks import Block, BlockKey, BlockStore, Gradient
@@ -17,7 +18,7 @@ from .local import local_derivative
 from .mistakes import Mistake, mistakes_for
 from .naming import IndexNaming
 from .worked import WorkedExample, worked_example
-from .write_out import written_out
+from .write_out import finish
 
 
 class Engine:
@@ -55,10 +56,13 @@ class Engine:
     def gradient_of(self, name: str) -> Gradient:
         """dE/d(name) with every block it needs; its result uses only the network's own names."""
         if name not in self._gradients:
-            block = self.gradient_block(name)
-            if (final := written_out(self, block)) is not None:
-                block = self.store.keep_written_out(final)
-            self._gradients[name] = Gradient(name, block, tuple(self._with_dependencies([block.key])))
+            block, written = finish(self, self.gradient_block(name))
+            self.store.keep_shown(block)
+            order = list(self.network.tensors)
+            named = sorted({name_of(p.denominator) for p in block.result.atoms(Partial)}, key=order.index)
+            where = tuple(self.gradient_of(error) for error in named)
+            shown = [block.key, *(BlockKey.gradient(error.wrt) for error in _closure(where))]
+            self._gradients[name] = Gradient(name, block, tuple(self._with_dependencies(shown)), written, where)
         return self._gradients[name]
 
     def jacobian_cases(self, block: Block) -> JacobianCases | None:
@@ -83,10 +87,12 @@ class Engine:
 
     def blocks_for(self, names) -> list[Block]:
         """Every block the gradients of ``names`` rest on, each once, in the form documents show."""
-        return self._with_dependencies([self.gradient_of(name).block.key for name in names])
+        gradients = [self.gradient_of(name) for name in names]
+        return self._with_dependencies([*(g.block.key for g in gradients),
+                                        *(BlockKey.gradient(e.wrt) for g in gradients for e in g.definitions)])
 
     def _with_dependencies(self, keys) -> list[Block]:
-        """The blocks of ``keys`` after everything they depend on; ``keys`` themselves written out."""
+        """The blocks of ``keys`` after everything they depend on; ``keys`` themselves as shown."""
         ordered: dict[BlockKey, Block] = {}
 
         def collect(key: BlockKey):
@@ -99,3 +105,12 @@ class Engine:
         for key in keys:
             ordered[key] = self.store.shown(key)
         return list(ordered.values())
+
+
+def _closure(gradients) -> list[Gradient]:
+    """These gradients and the errors their results name, recursively, each once."""
+    found: dict[str, Gradient] = {}
+    for gradient in gradients:
+        for each in (gradient, *gradient.definitions):
+            found.setdefault(each.wrt, each)
+    return list(found.values())

@@ -64,6 +64,20 @@ def check_block(block: Block, point: Point) -> int:
     return len(block.steps) * int(np.size(reference))
 
 
+def check_written(gradient, point: Point) -> int:
+    """A result that documents show with errors called by name, written out in full, against
+    finite differences; return values compared (0 where the result shown is the full one)."""
+    if gradient.written is None:
+        return 0
+    order = _order_of(gradient.block.lhs)
+    value, reference = point.evaluate(gradient.written, order), point.evaluate(gradient.block.lhs, order)
+    if not np.allclose(value, reference, rtol=FD_RELATIVE, atol=FD_TOLERANCE):
+        gap = float(np.max(np.abs(value - reference)))
+        raise VerificationError(f"dE/d{gradient.wrt} written out does not agree with finite differences: "
+                                f"largest difference {gap:.3g}")
+    return int(np.size(reference))
+
+
 def _order_of(lhs: Partial) -> tuple:
     axes = []
     for part in (lhs.numerator, lhs.denominator):
@@ -169,6 +183,8 @@ def check_steps(engine: Engine, names: list[str], at: list[Point] | None = None,
         for point in at:
             for block in blocks:
                 compared += check_block(block, point)
+            for name in names:
+                compared += check_written(engine.gradient_of(name), point)
             for block, cases in with_cases:
                 compared += check_cases(block, cases, point)
             for mistake in mistakes:

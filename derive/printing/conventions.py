@@ -21,7 +21,8 @@ def signs_out_of_sums(expr):
 
 
 def fraction_before_sum(expr):
-    """-(2/B) Sum_s ..., rather than a whole sum (or a bracket holding one) above a fraction bar.
+    """-(2/B) Sum_s ..., rather than a whole sum (or a bracket holding one) above a fraction bar;
+    likewise 1/sqrt(v + eps) (...).
 
     For a product c * Sum (c a fraction) or c * Sum / B..., returns (coefficient, divisors,
     the sum): the printer writes the fraction c / (divisors) in front of the sum.  None otherwise.
@@ -29,12 +30,13 @@ def fraction_before_sum(expr):
     if not isinstance(expr, sp.Mul) or sp.Mul(*expr.args) != expr:
         return None
     coefficient, rest = expr.as_coeff_Mul()
-    below = [f for f in sp.Mul.make_args(rest) if isinstance(f, sp.Pow) and f.exp == -1 and f.base.is_Symbol]
+    below = [f for f in sp.Mul.make_args(rest) if isinstance(f, sp.Pow) and f.exp.is_negative and f.exp.is_Rational
+             and (f.base.is_Symbol or f.exp != -1)]  # 1/B, 1/sqrt(v + eps); not 1/(a + b)
     above = sp.Mul(*[f for f in sp.Mul.make_args(rest) if f not in below])
     if not isinstance(above, sp.Sum) and not (isinstance(above, sp.Add) and any(t.has(sp.Sum) for t in above.args)):
         return None  # a bracket with a sum in it keeps its fraction in front too: (1/B)(o Sum_k t_k - t)
     if below or (coefficient.is_Rational and not coefficient.is_Integer):
-        return coefficient, [f.base for f in below], above
+        return coefficient, [1 / f for f in below], above
     return None
 
 

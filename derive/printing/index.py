@@ -224,7 +224,7 @@ class IndexTextPrinter(ReadingOrder, StrPrinter):
         return f"{primitive.name}({self._print(expr.args[0])})"
 
     def _print_Partial(self, expr):
-        return f"d({self._print(expr.numerator)})/d({self._print(expr.denominator)})"
+        return f"partial({self._print(expr.numerator)}, {self._print(expr.denominator)})"  # as claims write it
 
     def _print_DirectPartial(self, expr):
         return f"direct {self._print_Partial(expr)}"

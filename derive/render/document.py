@@ -103,6 +103,7 @@ def page(engine: Engine, names: list[str], layout: Layout, presentation: Present
         "worked": _worked(engine.worked_example(names), numbers, network.targets)
         if "steps" in presentation.show else None,
         "results": [_result(gradient, numbers) for gradient in gradients],
+        "where": [_result(error, numbers) for error in _named_errors(gradients)],
         "matrix": _matrix_forms(engine, gradients, layout),
         "batch": _batch(network),
         "graph": _graph(network, names),
@@ -451,8 +452,16 @@ def _numbers_tex(value, places: int = 2) -> str:
 
 
 def _result(gradient: Gradient, numbers: dict) -> dict:
+    """A result as shown: the errors it calls by name are given beside the results (``_named_errors``)."""
     return {"wrt": name_tex(gradient.wrt), "lhs": latex(gradient.block.lhs),
-            "tex": latex(gradient.result), "number": numbers[gradient.block.key]}
+            "tex": latex(gradient.named), "number": numbers[gradient.block.key]}
+
+
+def _named_errors(gradients: list[Gradient]) -> list[Gradient]:
+    """The errors the results call by name that are not results themselves, each once."""
+    shown = {gradient.wrt for gradient in gradients}
+    found = {error.wrt: error for gradient in gradients for error in gradient.definitions if error.wrt not in shown}
+    return list(found.values())
 
 
 def _detail(value, numbers):

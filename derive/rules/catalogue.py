@@ -35,7 +35,7 @@ REWRITES: tuple[StepKind, ...] = (
     # and a logistic function written with exponentials is named, where no layer output is it
     StepKind("fold_sigmoid", ("arguments",), rw.fold_sigmoid),
     # multiply out and split sums only where that puts a delta in a term of its own, or frees a factor
-    StepKind("distribute", (), rw.distribute),
+    StepKind("distribute", ("why",), rw.distribute),
     StepKind("split_sum", (), rw.split_sum),
     StepKind("pull_out_constant", ("factors",), rw.pull_out_constant),
     # after a constant is pulled out, what is left to sum is 1: the sum is the size of the range
@@ -55,7 +55,13 @@ REWRITES: tuple[StepKind, ...] = (
     StepKind("true_class", ("weights", "target"), rw.true_class),
 )
 
-STEPS: tuple[StepKind, ...] = (DEFINITION, DIFFERENTIATE, CHAIN_RULE, SUBSTITUTE, SUBSTITUTE_DERIVED, *REWRITES)
+# --- applied only to a requested gradient, once it is written out ------------------------------
+# an error the substitutions have put in more than once is called by its name (its value is shown where it
+# is derived)
+NAME_ERROR = StepKind("name_error", ("error", "value", "block", "times"), rw.name_error)
+
+STEPS: tuple[StepKind, ...] = (DEFINITION, DIFFERENTIATE, CHAIN_RULE, SUBSTITUTE, SUBSTITUTE_DERIVED, *REWRITES,
+                               NAME_ERROR)
 BY_NAME: dict[str, StepKind] = {kind.name: kind for kind in STEPS}
 NORMALIZED_TARGETS = BY_NAME["normalized_targets"]
 # the steps that rest on what the spec declares of the targets: documents say whether any was used
@@ -67,8 +73,10 @@ BEFORE_DIFFERENTIATING: tuple[StepKind, ...] = (BY_NAME["log_of_exp"], BY_NAME["
 
 
 # applied to a gradient once it is written out: a layer output the substituted results make up
-# between them is named back
-AFTER_WRITE_OUT: tuple[StepKind, ...] = (BY_NAME["fold_definition"],)
+# between them is named back, and a factor they share (1/sqrt(v + eps)) is taken out ...
+AFTER_WRITE_OUT: tuple[StepKind, ...] = (BY_NAME["fold_definition"], BY_NAME["common_factor"])
+# ... and in the form documents show, an error they repeat is named
+FINISHING: tuple[StepKind, ...] = (BY_NAME["fold_definition"], NAME_ERROR, BY_NAME["common_factor"])
 
 
 def rules_named(*names: str) -> tuple[StepKind, ...]:

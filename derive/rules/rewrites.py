@@ -14,7 +14,8 @@ from collections import Counter
 import sympy as sp
 
 from ..limits import MAX_EXPONENT
-from ..model.indices import NamePool, alpha_normal, free_indices, index_range, make_sum, rename_bound
+from ..model.indices import (NamePool, alpha_normal, free_indices, index_range, make_sum, rename_bound,
+                             rename_free)
 from ..model.primitives import function as primitive_function
 from ..model.network import Targets, Layer
 from ..model.partials import Partial, is_unevaluated_product
@@ -140,7 +141,8 @@ def fold_definition(expr, ctx):
         for layer in candidates:
             if not layer_names[layer.output] <= present_here:
                 continue
-            outcome = _fold_layer(folded_here if folded_here is not None else node, layer)
+            current = folded_here if folded_here is not None else node
+            outcome = _fold_layer(current, layer) or _fold_into_sum(current, layer)
             if outcome is not None:
                 folded_here, instances = outcome
                 named.extend(i for i in instances if i not in named)
@@ -225,6 +227,29 @@ def _fold_layer(node, layer: Layer):
     return sp.Mul(*[originals[base] ** power for base, power in counts.items() if power != 0]), instances
 
 
+def _fold_into_sum(node, layer: Layer):
+    """A product whose factors outside a sum make the layer's output with the sum's body:
+    sum_l z_l e^{z_l/T} / sum_k e^{z_k/T} = sum_l z_l o_l.  Only the factors used move in; None
+    where there are none."""
+    if not isinstance(node, sp.Mul):
+        return None
+    for factor in node.args:
+        if not isinstance(factor, sp.Sum):
+            continue
+        body, indices = _sum_parts(factor)
+        outside = [f for f in node.args if f is not factor and not f.is_Number and not set(indices) & free_indices(f)]
+        outcome = _fold_layer(body * sp.Mul(*outside), layer) if outside else None
+        if outcome is None:
+            continue
+        folded, instances = outcome
+        unused = [f for f in outside if f in sp.Mul.make_args(folded)]
+        if len(unused) == len(outside) or not any(index in free_indices(folded) for index in indices):
+            continue
+        kept_outside = [f for f in node.args if f is not factor and (f not in outside or f in unused)]
+        return sp.Mul(*kept_outside) * make_sum(folded / sp.Mul(*unused), *factor.limits), instances
+    return None
+
+
 def _is_size(factor) -> bool:
     """A number, or an index range's size (the n of a mean)."""
     return factor.is_number or (isinstance(factor, sp.Symbol) and factor.is_integer and factor.is_positive)
@@ -305,8 +330,9 @@ def _sigmoid(v):
 
 
 def distribute(expr, ctx):
-    """Multiply out inside a sum, so each Kronecker delta stands in a term of its own."""
-    changed = []
+    """Multiply out inside a sum, so each Kronecker delta stands in a term of its own, and a term
+    that does not depend on the summation index can leave the sum."""
+    changed, reasons = [], []
 
     def visit(node):
         if not isinstance(node, sp.Sum):
@@ -316,10 +342,14 @@ def distribute(expr, ctx):
             return None
         # only the brackets that hold a delta are multiplied out; the others stay whole, so a
         # product of many brackets is not expanded into exponentially many terms
-        holding = [f for f in body.args if isinstance(f, sp.Add) and any(
+        with_delta = [f for f in body.args if isinstance(f, sp.Add) and any(
             _delta_on(g, idx) is not None for idx in indices for term in f.args for g in sp.Mul.make_args(term))]
+        with_constant = [f for f in body.args if isinstance(f, sp.Add) and any(
+            not term.is_Number and not set(indices) & free_indices(term) for term in f.args)]
+        holding = with_delta or with_constant
         if not holding:
             return None
+        reasons.append("delta" if with_delta else "constant")
         rest = [f for f in body.args if f not in holding]
         whole = sp.Mul(*[f for f in rest if isinstance(f, sp.Add)])
         plain = sp.Mul(*[f for f in rest if not isinstance(f, sp.Add)])
@@ -327,7 +357,7 @@ def distribute(expr, ctx):
         changed.append(node)
         return make_sum(expanded, *node.limits)
     new = rewrite(expr, visit)
-    return (new, {}) if changed else None
+    return (new, {"why": "delta" if "delta" in reasons else "constant"}) if changed else None
 
 
 def split_sum(expr, ctx):
@@ -371,7 +401,7 @@ def _pulled_out(expr, constant_in):
             return None
         body, indices = _sum_parts(node)
         constant = [f for f in sp.Mul.make_args(body) if constant_in(f, indices)]
-        if not constant or constant == [sp.S.One]:
+        if not constant or constant in ([sp.S.One], [sp.S.NegativeOne]):  # a sign is printed outside anyway
             return None
         varying = [f for f in sp.Mul.make_args(body) if f not in constant]
         pulled.append(sp.Mul(*constant))
@@ -574,6 +604,56 @@ def common_number(expr, ctx):
     return (new, {"numbers": taken}) if taken and new != expr else None
 
 
+def name_error(expr, ctx):
+    """A gradient's value that the substitutions have put in more than once is called by its
+    name, dE/dh_j for h_j - t_j, as a person writes g = dE/dh once and uses g."""
+    for lhs, value, key in ctx.errors:
+        if sp.count_ops(value) < 2:  # a name is no shorter than -t_j
+            continue
+        found: list = []
+        new = rewrite(expr, lambda node: _called(node, lhs, value, found))
+        if len(found) > 1:
+            return new, {"error": lhs, "value": value, "block": key, "times": len(found)}
+    return None
+
+
+def _called(node, lhs, value, found: list):
+    """``node`` with ``value`` in it (its free indices renamed to some of the node's, its terms
+    or factors among the node's, perhaps negated) replaced by ``lhs`` renamed alike; None if absent."""
+    if isinstance(node, (sp.Indexed, sp.Idx)) or not node.args or isinstance(node, Partial):
+        return None
+    own = sorted(free_indices(value), key=str)
+    here = sorted(free_indices(node), key=str)
+    for targets in itertools.permutations(here, len(own)):
+        if any(index_range(a) != index_range(b) for a, b in zip(own, targets)):
+            continue
+        mapping = dict(zip(own, targets))
+        renamed, name = rename_free(value, mapping), rename_free(lhs, mapping)
+        for sign in (1, -1):
+            rest = _without(node, sign * renamed)
+            if rest is not None:
+                found.append(node)
+                return node.func(*rest, sign * name) if rest else sign * name
+    return None
+
+
+def _without(node, part):
+    """The arguments of ``node`` left when ``part`` is taken out of them (all of them: ``[]``), as a
+    whole or, where both are sums or products, term by term; None where ``part`` is not in ``node``."""
+    if alpha_normal(node) == alpha_normal(part):
+        return []
+    if type(node) is not type(part) or not isinstance(node, (sp.Add, sp.Mul)):
+        return None
+    rest, normals = list(node.args), [alpha_normal(arg) for arg in node.args]
+    for arg in part.args:
+        normal = alpha_normal(arg)
+        if normal not in normals:
+            return None
+        position = normals.index(normal)
+        del rest[position], normals[position]
+    return rest
+
+
 def _common_number(node: sp.Add) -> sp.Integer:
     """The whole number every term is a multiple of (2 of 2 z_j - 2 mu), or 1."""
     coefficients = [term.as_coeff_Mul()[0] for term in node.args]
@@ -583,11 +663,13 @@ def _common_number(node: sp.Add) -> sp.Integer:
 
 
 def _plain_factors(term):
-    """(base, +1 or -1) once per unit of integer power: x**2/y gives (x, 1), (x, 1), (y, -1)."""
+    """(base, +1 or -1) once per unit of rational power: x**2/y gives (x, 1), (x, 1), (y, -1), and
+    1/sqrt(v + eps) gives (sqrt(v + eps), -1)."""
     for base, power in term.as_powers_dict().items():
-        if base.is_Number or not (isinstance(power, sp.Integer) or isinstance(power, int)):
+        if base.is_Number or not power.is_Rational:
             continue
-        for _ in range(abs(int(power))):
-            yield base, (1 if power > 0 else -1)
+        unit = base ** sp.Rational(1, power.q)
+        for _ in range(abs(int(power.p))):
+            yield unit, (1 if power > 0 else -1)
 
 

@@ -42,6 +42,7 @@ class RuleContext:
     definitions: tuple[Layer, ...] = ()   # layers whose outputs may be named back
     target: str | None = None             # a target tensor known to sum to one
     targets: Targets = Targets.UNNORMALIZED
+    errors: tuple = ()                    # (dE/dU, its value, its block): errors that may be named back
 
 
 @dataclass(frozen=True)
