@@ -64,6 +64,17 @@ EXAMPLES = {
         "dE/dz[j] = (partial(E, h[j]) - sum(k, partial(E, h[k]))/n"
         " - h[j]*sum(k, h[k]*partial(E, h[k]))/n)/sqrt(v + eps)",
         "dE/dh[j] = h[j] - t[j]"],
+    "attention": [  # e_j = dE/da_j, the error the softmax's Jacobian brings in twice
+        "dE/ds[j] = a[j]*(partial(E, a[j]) - sum(k, a[k]*partial(E, a[k])))",
+        "dE/dq[i] = sum(j, K[j,i]*a[j]*(partial(E, a[j]) - sum(k, a[k]*partial(E, a[k]))))/sqrt(d)",
+        "dE/dK[j,i] = q[i]*a[j]*(partial(E, a[j]) - sum(k, a[k]*partial(E, a[k])))/sqrt(d)",
+        "dE/dV[j,i] = a[j]*(y[i] - t[i])", "dE/da[j] = sum(i, V[j,i]*(y[i] - t[i]))"],
+    "batch-two-layer": [
+        "dE/dz2[s,j] = (o[s,j] - t[s,j])/B", "dE/dw2[i,j] = sum(s, a1[s,i]*(o[s,j] - t[s,j]))/B",
+        "dE/da1[s,j] = sum(k, w2[j,k]*(o[s,k] - t[s,k]))/B",
+        "dE/dz1[s,j] = (1 - a1[s,j]**2)*sum(k, w2[j,k]*(o[s,k] - t[s,k]))/B",
+        "dE/dw1[i,j] = sum(s, x[s,i]*(1 - a1[s,j]**2)*sum(k, w2[j,k]*(o[s,k] - t[s,k])))/B",
+        "dE/db1[j] = sum(s, (1 - a1[s,j]**2)*sum(k, w2[j,k]*(o[s,k] - t[s,k])))/B"],
     "temperature-softmax": [
         "dE/dz[j] = (o[j] - t[j])/T", "dE/dw[i,j] = x[i]*(o[j] - t[j])/T", "dE/db[j] = (o[j] - t[j])/T"],
 }

@@ -22,6 +22,7 @@ import sympy as sp
 from ..model.indices import rename_bound, rename_free
 from ..model.network import Layer, Role, ShownMistake
 from ..model.partials import Partial, indices_of, quantity, tensor_names
+from ..rules.rewrites import called_by_name
 from ..rules.steps import Step
 from .blocks import Block, BlockKey, BlockKind
 from .cases import JacobianCases
@@ -40,6 +41,8 @@ class Mistake:
     right: sp.Expr
     indices: tuple
     detail: dict = field(default_factory=dict, compare=False, hash=False)  # the model's own (Candidate.detail)
+    shown_wrong: sp.Expr | None = None  # both as documents show them: the errors the right result
+    shown_right: sp.Expr | None = None  # calls by name (dE/da_j) called so in both
 
 
 @dataclass(frozen=True)
@@ -247,5 +250,13 @@ def mistakes_for(engine, blocks) -> list[Mistake]:
             for candidate in model(claimed, Candidate((), right.result)):
                 if candidate.detail["block"] is block and candidate.expr != right.result:
                     found.append(Mistake(shown.value, block.layer, block, cases, variable, candidate.expr,
-                                         right.result, right.indices, candidate.detail))
+                                         right.result, right.indices, candidate.detail,
+                                         _named_as_in(candidate.expr, right), right.named))
     return found
+
+
+def _named_as_in(expr, gradient):
+    """``expr`` with the errors ``gradient``'s shown form calls by name called so."""
+    for error in gradient.definitions:
+        expr, _ = called_by_name(expr, error.block.lhs, error.result)
+    return expr

@@ -143,6 +143,11 @@ def _product(terms: list[Term]) -> Term:
             return Term(Scalar(sp.S.One), ())
         # a number scales the rest (-t^T log(o)), not the rest a number ((t^T log(o)) -1)
         scalars.sort(key=lambda node: isinstance(node, Scalar))
+        numbers = [node for node in scalars if isinstance(node, Scalar)]
+        others = [node for node in scalars if not isinstance(node, Scalar)]
+        if len(numbers) > 1:  # -1 and mu are one scalar, -mu: not "mu -1"
+            numbers = [Scalar(sp.Mul(*(node.value for node in numbers)))]
+        scalars = others + numbers
         product = scalars[0]
         for factor in scalars[1:]:
             product = Scale(factor, product)

@@ -29,7 +29,7 @@ from ..numeric.worked import WorkedChecked
 from ..rules.catalogue import TARGET_ASSUMPTIONS
 from ..printing import latex, latex_inline, matrix_latex, matrix_name_tex, name_tex
 from ..printing.names import error_tex
-from .environment import environment
+from .environment import environment, tex_width
 from .formats import TEMPLATES
 
 SECTIONS = ("network", "steps", "results", "matrix")
@@ -283,7 +283,8 @@ def _block(block: Block, numbers: dict, position: int, cases: JacobianCases | No
         "cases": None if cases is None else _cases(block, cases),
         "heading": heading,
         "lhs": latex(block.lhs),
-        "steps": [_step(step, numbers) for step in block.steps],
+        "steps": (steps := [_step(step, numbers) for step in block.steps]),
+        "widest": max(tex_width(line) for step in steps for line in step["lines"]),
     }
 
 
@@ -350,8 +351,8 @@ def _mistake(mistake: Mistake, example: Counterexample | None, numbers: dict) ->
         "cases": _cases(mistake.block, mistake.cases),
         "variable": latex(mistake.block.lhs.denominator),
         "output": latex(mistake.block.lhs.numerator),
-        "wrong": latex(mistake.wrong),
-        "right": latex(mistake.right),
+        "wrong": latex(mistake.shown_wrong),
+        "right": latex(mistake.shown_right),
         "right_number": numbers.get(BlockKey.gradient(mistake.variable)),
         "divided": _division(mistake),
         "example": None if example is None or not _shown_as_numbers(example) else {

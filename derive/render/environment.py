@@ -53,6 +53,70 @@ def environment() -> jinja2.Environment:
     env.filters["tex_escape"] = tex_escape
     env.filters["md_escape"] = markdown_escape
     env.filters["rst_math"] = rst_math
+    env.filters["tex_width"] = tex_width
     return env
 
 
+
+
+_NO_WIDTH = {"left", "right", "textstyle", "displaystyle", "Bigl", "Bigr", "bigl", "bigr", "limits", "top"}
+_WORDS = {"log", "exp", "tanh", "sigma", "sqrt", "max", "min", "quad", "qquad"}
+_TEXT = {"text", "mathrm", "operatorname", "textrm"}
+
+
+def tex_width(tex: str) -> float:
+    """About how many characters wide TeX math prints: a fraction as wide as its wider part,
+    scripts smaller, a command one symbol, sizing commands and braces nothing.  Good enough
+    to tell a line that fits a page from one that does not (tests/test_documents.py compiles)."""
+    return _width(str(tex), 0, len(str(tex)))[0]
+
+
+def _width(tex: str, start: int, end: int) -> tuple[float, int]:
+    total, position = 0.0, start
+    while position < end:
+        char = tex[position]
+        if char == "}":
+            return total, position + 1
+        if char == "{":
+            inner, position = _width(tex, position + 1, end)
+            total += inner
+        elif char in "^_":
+            inner, position = _argument(tex, position + 1, end)
+            total += 0.7 * inner
+        elif char == "\\":
+            total, position = _command(tex, position + 1, end, total)
+        else:
+            total += 0 if char.isspace() or char == "&" else 1
+            position += 1
+    return total, position
+
+
+def _argument(tex: str, position: int, end: int) -> tuple[float, int]:
+    while position < end and tex[position] == " ":
+        position += 1
+    if position < end and tex[position] == "{":
+        return _width(tex, position + 1, end)
+    if position < end and tex[position] == "\\":
+        return _command(tex, position + 1, end, 0.0)
+    return 1.0, position + 1
+
+
+def _command(tex: str, position: int, end: int, total: float) -> tuple[float, int]:
+    name_end = position
+    while name_end < end and tex[name_end].isalpha():
+        name_end += 1
+    name = tex[position:name_end] or tex[position:position + 1]
+    position = max(name_end, position + 1)
+    if name == "frac":
+        above, position = _argument(tex, position, end)
+        below, position = _argument(tex, position, end)
+        return total + max(above, below) + 0.5, position
+    if name in _TEXT:
+        group_end = tex.find("}", position)
+        return total + max(group_end - position - 1, 0), group_end + 1
+    if name in _NO_WIDTH or name in (",", ";", "!", " "):
+        return total + (0.3 if name in (",", ";", " ") else 0), position
+    if name in ("mathbf", "boxed", "hat", "tilde", "bar"):
+        inner, position = _argument(tex, position, end)
+        return total + inner, position
+    return total + (len(name) if name in _WORDS else 1), position

@@ -64,6 +64,12 @@ STEPS: tuple[StepKind, ...] = (DEFINITION, DIFFERENTIATE, CHAIN_RULE, SUBSTITUTE
                                NAME_ERROR)
 BY_NAME: dict[str, StepKind] = {kind.name: kind for kind in STEPS}
 NORMALIZED_TARGETS = BY_NAME["normalized_targets"]
+
+
+def rules_named(*names: str) -> tuple[StepKind, ...]:
+    return tuple(BY_NAME[name] for name in names)
+
+
 # the steps that rest on what the spec declares of the targets: documents say whether any was used
 TARGET_ASSUMPTIONS = (NORMALIZED_TARGETS, BY_NAME["true_class"])
 
@@ -73,11 +79,9 @@ BEFORE_DIFFERENTIATING: tuple[StepKind, ...] = (BY_NAME["log_of_exp"], BY_NAME["
 
 
 # applied to a gradient once it is written out: a layer output the substituted results make up
-# between them is named back, and a factor they share (1/sqrt(v + eps)) is taken out ...
-AFTER_WRITE_OUT: tuple[StepKind, ...] = (BY_NAME["fold_definition"], BY_NAME["common_factor"])
+# between them is named back, a scalar they bring into a sum (1/B) leaves it, and a factor they
+# share (1/sqrt(v + eps)) is taken out ...
+AFTER_WRITE_OUT: tuple[StepKind, ...] = rules_named("fold_definition", "pull_out_scalar", "common_factor")
 # ... and in the form documents show, an error they repeat is named
-FINISHING: tuple[StepKind, ...] = (BY_NAME["fold_definition"], NAME_ERROR, BY_NAME["common_factor"])
-
-
-def rules_named(*names: str) -> tuple[StepKind, ...]:
-    return tuple(BY_NAME[name] for name in names)
+FINISHING: tuple[StepKind, ...] = (*rules_named("fold_definition"), NAME_ERROR,
+                                   *rules_named("pull_out_scalar", "common_factor"))

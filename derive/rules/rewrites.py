@@ -608,13 +608,18 @@ def name_error(expr, ctx):
     """A gradient's value that the substitutions have put in more than once is called by its
     name, dE/dh_j for h_j - t_j, as a person writes g = dE/dh once and uses g."""
     for lhs, value, key in ctx.errors:
-        if sp.count_ops(value) < 2:  # a name is no shorter than -t_j
+        if isinstance(value.as_coeff_Mul()[1], (sp.Indexed, sp.Symbol)):  # a name is no shorter than -t_j
             continue
-        found: list = []
-        new = rewrite(expr, lambda node: _called(node, lhs, value, found))
-        if len(found) > 1:
-            return new, {"error": lhs, "value": value, "block": key, "times": len(found)}
+        new, times = called_by_name(expr, lhs, value)
+        if times > 1:
+            return new, {"error": lhs, "value": value, "block": key, "times": times}
     return None
+
+
+def called_by_name(expr, lhs, value) -> tuple[sp.Expr, int]:
+    """``expr`` with every appearance of ``value`` replaced by ``lhs`` (both renamed alike), and how many there were."""
+    found: list = []
+    return rewrite(expr, lambda node: _called(node, lhs, value, found)), len(found)
 
 
 def _called(node, lhs, value, found: list):
