@@ -7,6 +7,8 @@ equation (``local.py``), simplifies each with the rule catalogue, keeps every bl
 """
 from __future__ import annotations
 
+import dataclasses
+
 from ..model.network import Layer, Network
 from ..model.partials import Partial, name_of
 from ..rules.catalogue import REWRITES
@@ -60,9 +62,9 @@ class Engine:
             self.store.keep_shown(block)
             order = list(self.network.tensors)
             named = sorted({name_of(p.denominator) for p in block.result.atoms(Partial)}, key=order.index)
-            where = tuple(self.gradient_of(error) for error in named)
-            shown = [block.key, *(BlockKey.gradient(error.wrt) for error in _closure(where))]
-            self._gradients[name] = Gradient(name, block, tuple(self._with_dependencies(shown)), written, where)
+            gradient = Gradient(name, block, (), written, tuple(self.gradient_of(error) for error in named))
+            shown = [block.key, *(BlockKey.gradient(error.wrt) for error in gradient.definitions)]
+            self._gradients[name] = dataclasses.replace(gradient, blocks=tuple(self._with_dependencies(shown)))
         return self._gradients[name]
 
     def jacobian_cases(self, block: Block) -> JacobianCases | None:
@@ -106,11 +108,3 @@ class Engine:
             ordered[key] = self.store.shown(key)
         return list(ordered.values())
 
-
-def _closure(gradients) -> list[Gradient]:
-    """These gradients and the errors their results name, recursively, each once."""
-    found: dict[str, Gradient] = {}
-    for gradient in gradients:
-        for each in (gradient, *gradient.definitions):
-            found.setdefault(each.wrt, each)
-    return list(found.values())
