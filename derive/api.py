@@ -10,6 +10,8 @@ Derivation never changes its network.
 """
 from __future__ import annotations
 
+import dataclasses
+
 import json
 from pathlib import Path
 from typing import Callable
@@ -82,7 +84,7 @@ class Derivation:
             raise NotInNetwork(f"'{name}' is not a parameter, input or intermediate of this network "
                                f"(these are: {', '.join(self.network.differentiable())})")
         found = self.engine.gradient_of(name)
-        return ShownGradient(found.wrt, found.block, found.blocks, found.written, found.where)
+        return ShownGradient(**{f.name: getattr(found, f.name) for f in dataclasses.fields(found)})
 
     def gradients(self, names: list[str] | None = None) -> list[Gradient]:
         return [self.gradient(name) for name in (names or self.wrt)]
