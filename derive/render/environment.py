@@ -60,7 +60,7 @@ def environment() -> jinja2.Environment:
 
 
 _NO_WIDTH = {"left", "right", "textstyle", "displaystyle", "Bigl", "Bigr", "bigl", "bigr", "limits", "top"}
-_WORDS = {"log", "exp", "tanh", "sigma", "sqrt", "max", "min", "quad", "qquad"}
+_WORDS = {"log", "exp", "tanh", "max", "min", "quad", "qquad"}
 _TEXT = {"text", "mathrm", "operatorname", "textrm"}
 
 
@@ -111,12 +111,13 @@ def _command(tex: str, position: int, end: int, total: float) -> tuple[float, in
         above, position = _argument(tex, position, end)
         below, position = _argument(tex, position, end)
         return total + max(above, below) + 0.5, position
-    if name in _TEXT:
+    if name in _TEXT:  # a space of text is narrower than a letter
         group_end = tex.find("}", position)
-        return total + max(group_end - position - 1, 0), group_end + 1
+        words = tex[position + 1:group_end]
+        return total + len(words) - 0.5 * words.count(" "), group_end + 1
     if name in _NO_WIDTH or name in (",", ";", "!", " "):
         return total + (0.3 if name in (",", ";", " ") else 0), position
-    if name in ("mathbf", "boxed", "hat", "tilde", "bar"):
+    if name in ("mathbf", "boxed", "hat", "tilde", "bar", "sqrt"):
         inner, position = _argument(tex, position, end)
-        return total + inner, position
+        return total + inner + (1 if name == "sqrt" else 0), position
     return total + (len(name) if name in _WORDS else 1), position
