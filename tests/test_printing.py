@@ -99,3 +99,17 @@ def test_a_fraction_stays_in_front_of_a_bracket_that_holds_a_sum():
     o, t = sp.IndexedBase("o"), sp.IndexedBase("t")
     assert latex((o[j] * summation(t[k], k) - t[j]) / B) == r"\frac{1}{B} \left(o_{j} \sum_{k} t_{k} - t_{j}\right)"
     assert latex((o[j] - t[j]) / B) == r"\frac{o_{j} - t_{j}}{B}"  # no sum: the bar stays
+
+
+def test_a_fraction_stands_in_front_of_a_product_with_a_sum_and_of_a_square_root():
+    """1/n h_j sum_k ..., not a sum above a fraction bar inside a bracket (layer norm's result);
+    1/sqrt(v + eps) in front of a bracket with sums; but never a fraction in front of another."""
+    n = sp.Symbol("n", integer=True, positive=True)
+    v, eps = sp.Symbol("v"), sp.Symbol("eps")
+    j, k = make_index("j", n), make_index("k", n)
+    h, t = sp.IndexedBase("h"), sp.IndexedBase("t")
+    assert latex(h[j] * summation(h[k] * t[k], k) / n) == r"\frac{1}{n} h_{j} \sum_{k} h_{k} t_{k}"
+    assert latex((h[j] - summation(t[k], k)) / sp.sqrt(v + eps)) == \
+        r"\frac{1}{\sqrt{\varepsilon + v}} \left(h_{j} - \sum_{k} t_{k}\right)"
+    assert latex(h[j] * summation(t[k], k) / (n * (v + eps))) == \
+        r"\frac{h_{j} \sum_{k} t_{k}}{n \left(\varepsilon + v\right)}"

@@ -31,10 +31,13 @@ def fraction_before_sum(expr):
         return None
     coefficient, rest = expr.as_coeff_Mul()
     below = [f for f in sp.Mul.make_args(rest) if isinstance(f, sp.Pow) and f.exp.is_negative and f.exp.is_Rational
-             and (f.base.is_Symbol or f.exp != -1)]  # 1/B, 1/sqrt(v + eps); not 1/(a + b)
+             and (f.base.is_Symbol or f.exp != -1) and not f.base.has(sp.Sum)]  # 1/B, 1/sqrt(v + eps); not 1/(a + b)
     above = sp.Mul(*[f for f in sp.Mul.make_args(rest) if f not in below])
-    if not isinstance(above, sp.Sum) and not (isinstance(above, sp.Add) and any(t.has(sp.Sum) for t in above.args)):
-        return None  # a bracket with a sum in it keeps its fraction in front too: (1/B)(o Sum_k t_k - t)
+    holds_sum = (isinstance(above, sp.Sum) or isinstance(above, sp.Add) and above.has(sp.Sum)
+                 or isinstance(above, sp.Mul) and any(isinstance(f, sp.Sum) for f in above.args))
+    leftover = any(isinstance(f, sp.Pow) and f.exp.is_negative for f in sp.Mul.make_args(above))
+    if not holds_sum or leftover:  # a fraction in front of another fraction helps nobody
+        return None  # a bracket or product with a sum in it keeps its fraction in front too: (1/B)(o Sum_k t_k - t)
     if below or (coefficient.is_Rational and not coefficient.is_Integer):
         return coefficient, [1 / f for f in below], above
     return None
