@@ -7,9 +7,10 @@ them (layer norm, RMSNorm and batch norm in short equations, one attention step,
 loss), the result's length (characters as printed in the spec syntax, and SymPy's operation
 count) beside the length of a hand-written reference.  A result is measured as documents show
 it: an error it would repeat is called by its name (dE/dh_j), and that name's definition is a
-row of its own.  Each reference is written down here by
-hand, and checked with `derive check` before it is measured, so a wrong reference cannot make
-a ratio look good.  Both are printed by the same printer, so only the expressions differ.
+row of its own; a sub-expression it names (u_j = tanh(...)) is counted with its value.  Each
+reference is written down here by hand, and checked with `derive check` before it is
+measured, so a wrong reference cannot make a ratio look good.  Both are printed by the same
+printer, so only the expressions differ.
 Goal: no result longer than 1.5 times its reference.
 """
 from __future__ import annotations
@@ -142,8 +143,11 @@ def measure(derivation, claim: str) -> tuple[str, int, int, int, int]:
     if checked.verdict != Verdict.RIGHT:
         raise SystemExit(f"the reference {claim!r} is not right: {checked.verdict}")
     name = checked.claim.denominator
-    result, reference = derivation.gradient(name).named, checked.claim.rhs  # as documents show them
-    return name, len(text(result)), len(text(reference)), sp.count_ops(result), sp.count_ops(reference)
+    gradient, reference = derivation.gradient(name), checked.claim.rhs
+    # as documents show it, with the value of each abbreviation it uses (u_j = tanh(...)) counted in
+    shown = [gradient.named, *(a.value for a in gradient.abbreviations)]
+    return (name, sum(len(text(e)) for e in shown), len(text(reference)), sum(sp.count_ops(e) for e in shown),
+            sp.count_ops(reference))
 
 
 def main() -> None:

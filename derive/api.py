@@ -299,8 +299,9 @@ class Derivation:
             "latex": latex(gradient.result),
             # as documents show it: an error the result would repeat is called by its name, defined in "where"
             "named": text(gradient.named),
-            "where": [{"wrt": error.wrt, "indices": [i.name for i in error.indices], "result": text(error.named)}
-                      for error in gradient.definitions],
+            "where": [*({"name": text(error.block.lhs), "wrt": error.wrt, "indices": [i.name for i in error.indices],
+                         "result": text(error.named)} for error in gradient.definitions),
+                      *({"name": text(a.name), "result": text(a.value)} for a in gradient.abbreviations)],
             "layout": str(self._layout(layout)),
             "shape": [str(d) for d in self.network.gradient_shape(name, self._layout(layout))],
             "matrix": None if node is None else matrix_latex(node),

@@ -113,7 +113,8 @@ def test_json_carries_the_named_form_and_its_definitions():
     data = Derivation.from_dict(attention()).as_json("s")
     json.dumps(data)
     assert data["named"] == "a[j]*(partial(E, a[j]) - sum(k, a[k]*partial(E, a[k])))"
-    assert data["where"] == [{"wrt": "a", "indices": ["j"], "result": "sum(i, V[j,i]*(y[i] - t[i]))"}]
+    assert data["where"] == [{"name": "partial(E, a[j])", "wrt": "a", "indices": ["j"],
+                              "result": "sum(i, V[j,i]*(y[i] - t[i]))"}]
     assert "partial" not in data["result"]
 
 
@@ -158,3 +159,46 @@ def test_factors_outside_a_sum_fold_into_a_layer_output_inside_it():
     assert "distribute" in [step.rule for step in gradient.block.steps]
     assert next(s for s in gradient.block.steps if s.rule == "distribute").detail == {"why": "constant"}
     derivation.verify(["T"])
+
+
+# --- a repeated sub-expression that is no quantity and no error -------------------------------
+
+GELU = {"layers": [affine := {"type": "affine", "input": "x", "output": "z", "weight": "w"},
+                   {"type": "custom", "name": "gelu", "input": "z",
+                    "define": "a[j] = 0.5*z[j]*(1 + tanh(0.7978845608*(z[j] + 0.044715*z[j]**3)))"}],
+        "loss": {"type": "mse", "input": "a", "target": "t"}}
+
+
+def test_a_repeated_function_of_a_compound_argument_gets_a_name_of_its_own():
+    derivation = Derivation.from_dict(GELU)
+    gradient = derivation.gradient("z")
+    [abbreviation] = gradient.abbreviations
+    assert text(abbreviation.name) == "u[j]" and text(abbreviation.value).startswith("tanh(z[j]*")
+    assert "tanh" not in text(gradient.named) and text(gradient.named).count("u[j]") == 2
+    assert "u[" not in text(gradient.result) and text(gradient.result).count("tanh") == 2
+    step = gradient.block.steps[-1]
+    assert step.rule == "abbreviate" and step.detail["times"] == 2
+    derivation.verify(["z", "w", "x"])
+
+
+def test_an_abbreviation_has_one_name_in_every_result_and_one_row_in_the_document():
+    derivation = Derivation.from_dict({**GELU, "derive": {"wrt": ["z", "w", "x"]}})
+    names = {text(a.name).split("[")[0] for name in ("z", "w", "x") for a in derivation.gradient(name).abbreviations}
+    assert names == {"u"}
+    markdown = derivation.markdown()
+    results = markdown[markdown.index("## Results"):markdown.index("## Matrix form")]
+    assert results.count(r"\text{where } u_{j} = \tanh") == 1
+    assert derivation.as_json("z")["where"] == [
+        {"name": "u[j]", "result": text(derivation.gradient("z").abbreviations[0].value)}]
+
+
+def test_an_abbreviation_takes_a_letter_the_network_does_not_use():
+    spec = {**GELU, "layers": [{**affine, "weight": "u"}, GELU["layers"][1]]}
+    [abbreviation] = Derivation.from_dict(spec).gradient("z").abbreviations
+    assert text(abbreviation.name) == "g[j]"
+
+
+def test_a_short_repeat_is_left_alone():
+    """e^{z_j} twice is shorter than any name for it."""
+    expr = sp.exp(sp.IndexedBase("z")[j]) * (1 + sp.exp(sp.IndexedBase("z")[j]))
+    assert rw.abbreviate(expr, RuleContext()) is None

@@ -7,6 +7,7 @@ from enum import StrEnum
 import sympy as sp
 
 from ..model.network import Layer
+from ..model.partials import Abbreviation
 from ..rules.steps import Step
 
 
@@ -75,6 +76,12 @@ class Gradient:
     @property
     def named(self) -> sp.Expr:
         return self.block.result
+
+    @property
+    def abbreviations(self) -> list:
+        """The names ``named`` gives sub-expressions it repeats (model.partials.Abbreviation), each once."""
+        found = {str(a.name): a for g in (self, *self.definitions) for a in g.named.atoms(Abbreviation)}
+        return [found[key] for key in sorted(found)]
 
     @property
     def definitions(self) -> list["Gradient"]:

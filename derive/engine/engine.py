@@ -36,6 +36,7 @@ class Engine:
         self.local_forms: dict = {}  # a local derivation by the form of its layer (local.py)
         self.written_results: dict = {}  # a gradient's result written out (write_out.py)
         self.written_sizes: dict[str, int] = {}  # and its size, worked out before writing it
+        self.abbreviations: dict = {}  # name -> value a finished result gave a sub-expression it repeats
         self._cases: dict[BlockKey, JacobianCases | None] = {}
         self._mistakes: dict[tuple[str, ...], list[Mistake]] = {}
         self._worked: dict[tuple[str, ...], WorkedExample | None] = {}
@@ -45,7 +46,9 @@ class Engine:
         self.context = RuleContext(
             definitions=tuple(network.layers),
             target=network.target if network.targets_sum_to_one else None,
-            targets=network.targets)
+            targets=network.targets,
+            names=frozenset(network.tensors) | {symbol.name for layer in network.layers
+                                                for symbol in layer.rhs.free_symbols})
 
     def local_block(self, layer: Layer, wrt: str, out_indices=None, wrt_indices=None) -> Block:
         """d(layer output)/d(wrt), derived once."""

@@ -256,7 +256,9 @@ def mistakes_for(engine, blocks) -> list[Mistake]:
 
 
 def _named_as_in(expr, gradient):
-    """``expr`` with the errors ``gradient``'s shown form calls by name called so."""
+    """``expr`` with what ``gradient``'s shown form calls by name (errors, abbreviations) called so."""
     for error in gradient.definitions:
         expr, _ = called_by_name(expr, error.block.lhs, error.result)
+    for abbreviation in gradient.abbreviations:
+        expr, _ = called_by_name(expr, abbreviation, abbreviation.value)
     return expr

@@ -16,7 +16,7 @@ import sympy as sp
 from ..errors import LimitReached
 from ..limits import MAX_EXPRESSION_SIZE
 from ..model.indices import index_names, reletter_bound, rename_free
-from ..model.partials import Partial, indices_of, name_of
+from ..model.partials import Abbreviation, Partial, indices_of, name_of
 from ..rules.catalogue import AFTER_WRITE_OUT, FINISHING, SUBSTITUTE_DERIVED
 from ..rules.rewrites import rewrite
 from ..rules.steps import simplify
@@ -38,11 +38,14 @@ def finish(engine, block: Block) -> tuple[Block, sp.Expr | None]:
         expr = reletter_bound(_expand(engine, expr, taken, kept), set(), engine.naming.natural_pool)
         keys = [BlockKey.gradient(name_of(p.denominator)) for p in substituted]
         steps.append(SUBSTITUTE_DERIVED.step(expr, references=substituted, blocks=keys))
-    context = dataclasses.replace(engine.context, errors=_errors(engine, block, kept))
+    context = dataclasses.replace(engine.context, errors=_errors(engine, block, kept),
+                                  abbreviations=tuple(engine.abbreviations.items()))
     # the outputs the substituted results bring together are named back: (z_j - mu)/(eps + v) = h_j/sqrt(eps + v)
     steps += simplify(expr, context, FINISHING, where)
     shown = Block(block.key, block.lhs, (*block.steps, *steps), block.layer, block.depends) if steps else block
-    if not shown.result.has(Partial):
+    for abbreviation in sorted(shown.result.atoms(Abbreviation), key=str):
+        engine.abbreviations.setdefault(abbreviation.name, abbreviation.value)
+    if not shown.result.has(Partial, Abbreviation):
         return shown, None
     _refuse_if_too_large(engine, shown.result, frozenset(), where)
     full = reletter_bound(_expand(engine, shown.result, index_names([shown.result]), frozenset()), set(),
@@ -128,6 +131,8 @@ def _expand(engine, expr, taken: set[str], kept):
     loss = engine.network.loss.lhs
 
     def visit(node):
+        if isinstance(node, Abbreviation):
+            return node.value
         if type(node) is Partial and node.numerator == loss and (name := name_of(node.denominator)) not in kept:
             block = engine.gradient_block(name)
             mapping = dict(zip(block.indices, indices_of(node.denominator)))

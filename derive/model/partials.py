@@ -31,6 +31,24 @@ class DirectPartial(Partial):
     """
 
 
+class Abbreviation(sp.Expr):
+    """A name a result gives a sub-expression it repeats (u_j for tanh(...)): printed as its
+    ``name`` (an Indexed or a Symbol that is no quantity of the network), evaluated as its ``value``."""
+
+    is_commutative = True
+
+    def __new__(cls, name, value):
+        return sp.Expr.__new__(cls, name, value)
+
+    @property
+    def name(self):
+        return self.args[0]
+
+    @property
+    def value(self):
+        return self.args[1]
+
+
 @functools.lru_cache(maxsize=4096)
 def tensor_names(expr) -> frozenset[str]:
     """Names of the network quantities an expression mentions (Indexed bases and scalars)."""
@@ -44,6 +62,8 @@ def tensor_names(expr) -> frozenset[str]:
             visit(node.denominator)
         elif isinstance(node, sp.Sum):
             visit(node.function)
+        elif isinstance(node, Abbreviation):
+            visit(node.value)
         elif isinstance(node, sp.Symbol) and not isinstance(node, sp.Idx) and not node.is_integer:
             names.add(node.name)
         else:

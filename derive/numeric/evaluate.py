@@ -16,7 +16,7 @@ import sympy as sp
 
 from ..errors import LimitReached
 from ..model.indices import make_sum, rename_symbols, up_to_names
-from ..model.partials import Partial
+from ..model.partials import Abbreviation, Partial
 from ..model.primitives import of as primitive_of
 from .matrix import floating, precision
 
@@ -235,7 +235,7 @@ _COMPILERS = {
     sp.Indexed: _indexed, sp.Symbol: _symbol, sp.Number: _number, sp.NumberSymbol: _number,
     sp.KroneckerDelta: _kronecker_delta, sp.Add: _operation(np.add), sp.Mul: _operation(np.multiply),
     sp.Pow: _operation(np.power), sp.Sum: _sum, sp.DiracDelta: _dirac_delta, sp.Derivative: _derivative,
-    Partial: _partial,
+    Partial: _partial, Abbreviation: lambda expr: compiled(expr.value),
 }
 
 

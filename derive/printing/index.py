@@ -15,7 +15,7 @@ from sympy.printing.latex import LatexPrinter
 from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
-from ..model.partials import Partial, is_unevaluated_product
+from ..model.partials import Abbreviation, Partial, is_unevaluated_product
 from ..model.primitives import BY_POWER, PRIMITIVES, Primitive, TexStyle
 from ..model.primitives import of as primitive_of
 from .conventions import as_decimal, fraction_before_sum, signs_out_of_sums
@@ -27,7 +27,7 @@ def reading_order(factor):
     sums (a primitive's own ``reading_rank`` says where it stands)."""
     if factor.is_Number:
         rank = 0
-    elif isinstance(factor, (sp.Indexed, sp.Symbol)):
+    elif isinstance(factor, (sp.Indexed, sp.Symbol, Abbreviation)):
         rank = 1
     elif isinstance(factor, sp.KroneckerDelta):
         rank = 1.5
@@ -191,6 +191,9 @@ class IndexLatexPrinter(ReadingOrder, LatexPrinter):
     def _print_DirectPartial(self, expr):
         return rf"\left.{self._print_Partial(expr)}\right|_{{\text{{direct}}}}"
 
+    def _print_Abbreviation(self, expr):
+        return self._print(expr.name)
+
     def _print_Derivative(self, expr):
         (variable, _), = expr.variable_count
         inner = self._print(expr.expr)
@@ -228,6 +231,9 @@ class IndexTextPrinter(ReadingOrder, StrPrinter):
 
     def _print_DirectPartial(self, expr):
         return f"direct {self._print_Partial(expr)}"
+
+    def _print_Abbreviation(self, expr):
+        return self._print(expr.name)
 
 
 def _primitive_method(primitive: Primitive):

@@ -103,7 +103,7 @@ def page(engine: Engine, names: list[str], layout: Layout, presentation: Present
         "worked": _worked(engine.worked_example(names), numbers, network.targets)
         if "steps" in presentation.show else None,
         "results": [_result(gradient, numbers) for gradient in gradients],
-        "where": [_result(error, numbers) for error in _named_errors(gradients)],
+        "where": _where(gradients, numbers),
         "matrix": _matrix_forms(engine, gradients, layout),
         "batch": _batch(network),
         "graph": _graph(network, names),
@@ -458,11 +458,15 @@ def _result(gradient: Gradient, numbers: dict) -> dict:
             "tex": latex(gradient.named), "number": numbers[gradient.block.key]}
 
 
-def _named_errors(gradients: list[Gradient]) -> list[Gradient]:
-    """The errors the results call by name that are not results themselves, each once."""
+def _where(gradients: list[Gradient], numbers: dict) -> list[dict]:
+    """What the results call by name: each error that is not a result itself, with the number of
+    its block, then each abbreviation of a sub-expression they repeat; each once."""
     shown = {gradient.wrt for gradient in gradients}
-    found = {error.wrt: error for gradient in gradients for error in gradient.definitions if error.wrt not in shown}
-    return list(found.values())
+    errors = {error.wrt: error for gradient in gradients for error in gradient.definitions if error.wrt not in shown}
+    abbreviations = {str(a.name): a for gradient in gradients for a in gradient.abbreviations}
+    return [*(_result(error, numbers) for error in errors.values()),
+            *({"lhs": latex(a.name), "tex": latex(a.value), "number": None}
+              for _, a in sorted(abbreviations.items()))]
 
 
 def _detail(value, numbers):

@@ -33,6 +33,10 @@ def rst_math(text: str) -> str:
     return _DOLLAR_MATH.sub(lambda m: f":math:`{m.group(1)}`", str(text))
 
 
+def times_in_words(times: int) -> str:
+    return {1: "once", 2: "twice", 3: "three times", 4: "four times", 5: "five times"}.get(times, f"{times} times")
+
+
 def tex_escape(text: str) -> str:
     return "".join(_TEX_SPECIAL.get(ch, ch) for ch in str(text))
 
@@ -54,6 +58,7 @@ def environment() -> jinja2.Environment:
     env.filters["md_escape"] = markdown_escape
     env.filters["rst_math"] = rst_math
     env.filters["tex_width"] = tex_width
+    env.filters["times_in_words"] = times_in_words
     return env
 
 

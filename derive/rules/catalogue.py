@@ -59,9 +59,11 @@ REWRITES: tuple[StepKind, ...] = (
 # an error the substitutions have put in more than once is called by its name (its value is shown where it
 # is derived)
 NAME_ERROR = StepKind("name_error", ("error", "value", "block", "times"), rw.name_error)
+# and, last, a sub-expression it repeats that is no quantity and no error gets a name of its own
+ABBREVIATE = StepKind("abbreviate", ("name", "value", "times"), rw.abbreviate)
 
 STEPS: tuple[StepKind, ...] = (DEFINITION, DIFFERENTIATE, CHAIN_RULE, SUBSTITUTE, SUBSTITUTE_DERIVED, *REWRITES,
-                               NAME_ERROR)
+                               NAME_ERROR, ABBREVIATE)
 BY_NAME: dict[str, StepKind] = {kind.name: kind for kind in STEPS}
 NORMALIZED_TARGETS = BY_NAME["normalized_targets"]
 
@@ -84,4 +86,4 @@ BEFORE_DIFFERENTIATING: tuple[StepKind, ...] = (BY_NAME["log_of_exp"], BY_NAME["
 AFTER_WRITE_OUT: tuple[StepKind, ...] = rules_named("fold_definition", "pull_out_scalar", "common_factor")
 # ... and in the form documents show, an error they repeat is named
 FINISHING: tuple[StepKind, ...] = (*rules_named("fold_definition"), NAME_ERROR,
-                                   *rules_named("pull_out_scalar", "common_factor"))
+                                   *rules_named("pull_out_scalar", "common_factor"), ABBREVIATE)

@@ -17,13 +17,15 @@ from ..limits import MAX_EXPONENT
 from ..model.indices import (NamePool, alpha_normal, free_indices, index_range, make_sum, rename_bound,
                              rename_free)
 from ..model.primitives import function as primitive_function
+from ..model.primitives import of as primitive_of
 from ..model.network import Targets, Layer
-from ..model.partials import Partial, is_unevaluated_product
+from ..model.partials import Abbreviation, Partial, is_unevaluated_product
 
 
 def rewrite(expr, visit):
-    """Rebuild ``expr`` bottom-up, replacing each node by ``visit(node)`` (or keeping it on None)."""
-    if expr.args and not isinstance(expr, (sp.Indexed, sp.Idx)):
+    """Rebuild ``expr`` bottom-up, replacing each node by ``visit(node)`` (or keeping it on None);
+    an abbreviation's value is fixed, and is not looked into."""
+    if expr.args and not isinstance(expr, (sp.Indexed, sp.Idx, Abbreviation)):
         if isinstance(expr, sp.Sum):
             body = rewrite(expr.function, visit)
             node = make_sum(body, *expr.limits) if body is not expr.function else expr
@@ -616,6 +618,53 @@ def name_error(expr, ctx):
     return None
 
 
+ABBREVIATIONS = "ugcrpqkm"  # the letters an abbreviation may take, the first free one first
+
+
+def abbreviate(expr, ctx):
+    """A sub-expression the result repeats that is no quantity and no error (a function of a
+    compound argument, a sum) gets a name of its own, u_j for tanh(...), written once beside the
+    result; the longest such sub-expression first."""
+    for name, value in ctx.abbreviations:  # the same sub-expression has the same name in every result
+        new, times = called_by_name(expr, Abbreviation(name, value), value)
+        if times > 1:
+            return new, {"name": name, "value": value, "times": times}
+    given = [name for name, _ in ctx.abbreviations] + [a.name for a in expr.atoms(Abbreviation)]
+    taken = set(ctx.names) | {str(name.base.label) if isinstance(name, sp.Indexed) else name.name for name in given}
+    letter = next((c for c in ABBREVIATIONS if c not in taken), None)
+    if letter is None:
+        return None
+    candidates = sorted({node for node in _outside_abbreviations(expr) if _worth_a_name(node)},
+                        key=lambda node: (-sp.count_ops(node), sp.default_sort_key(node)))
+    for value in candidates:
+        indices = sorted(free_indices(value), key=lambda i: i.name)
+        name = sp.IndexedBase(letter)[tuple(indices)] if indices else sp.Symbol(letter)
+        new, times = called_by_name(expr, Abbreviation(name, value), value)
+        if times > 1:
+            return new, {"name": name, "value": value, "times": times}
+    return None
+
+
+def _outside_abbreviations(expr):
+    yield expr
+    if not isinstance(expr, Abbreviation):
+        for arg in expr.args:
+            yield from _outside_abbreviations(arg)
+
+
+def _worth_a_name(node) -> bool:
+    """A function of more than a single quantity (tanh(0.8 z_j (1 + 0.04 z_j^2)), not e^{z_j}), or
+    a sum of more than one factor, outside any named error or abbreviation."""
+    if isinstance(node, (Partial, Abbreviation)) or node.has(Partial, Abbreviation) or sp.count_ops(node) < 3:
+        return False
+    if isinstance(node, sp.Sum):
+        return isinstance(node.function, (sp.Mul, sp.Add))
+    if isinstance(node, sp.Pow):  # sqrt(v + eps)
+        return not node.exp.is_Integer and not isinstance(node.base, (sp.Indexed, sp.Symbol))
+    argument = node.args[0] if primitive_of(node) is not None and node.args else None
+    return argument is not None and not isinstance(argument, (sp.Indexed, sp.Symbol))
+
+
 def called_by_name(expr, lhs, value) -> tuple[sp.Expr, int]:
     """``expr`` with every appearance of ``value`` replaced by ``lhs`` (both renamed alike), and how many there were."""
     found: list = []
@@ -625,7 +674,7 @@ def called_by_name(expr, lhs, value) -> tuple[sp.Expr, int]:
 def _called(node, lhs, value, found: list):
     """``node`` with ``value`` in it (its free indices renamed to some of the node's, its terms
     or factors among the node's, perhaps negated) replaced by ``lhs`` renamed alike; None if absent."""
-    if isinstance(node, (sp.Indexed, sp.Idx)) or not node.args or isinstance(node, Partial):
+    if isinstance(node, (sp.Indexed, sp.Idx, Partial, Abbreviation)) or not node.args:
         return None
     own = sorted(free_indices(value), key=str)
     here = sorted(free_indices(node), key=str)

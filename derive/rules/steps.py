@@ -43,6 +43,8 @@ class RuleContext:
     target: str | None = None             # a target tensor known to sum to one
     targets: Targets = Targets.UNNORMALIZED
     errors: tuple = ()                    # (dE/dU, its value, its block): errors that may be named back
+    names: frozenset = frozenset()        # every name the network uses: an abbreviation takes another
+    abbreviations: tuple = ()             # (name, value) given before, in other results: used alike
 
 
 @dataclass(frozen=True)
